@@ -1,0 +1,146 @@
+/* main.c -- the `kiln` command: dispatch to subcommands, global help and version. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const kiln_command commands[] = {
+    {"validate", "check a graph against the loaded plugins' ops",
+     "Usage: kiln validate [--json] GRAPH.json\n\n"
+     "Parses GRAPH.json and checks it against the ops of the loaded plugins: JSON syntax\n"
+     "(with line:column), unknown ops (with the closest names), params against each op's\n"
+     "schema, references to nodes and ports, port types and cardinality, sweeps, cycles.\n"
+     "Prints every problem, each naming the file, the node, the JSON path and what was\n"
+     "expected.\n\n"
+     "  --json   print {\"valid\": bool, \"errors\": [...]} on stdout\n\n"
+     "Exit status: 0 valid, 1 invalid, 2 usage error (bad option, unreadable file).\n",
+     cmd_validate},
+    {"run", "run a graph, reusing cached results",
+     "Usage: kiln run [options] GRAPH.json\n\n"
+     "Runs every node instance of the graph, each in its own child process (`kiln\n"
+     "exec-node`). Instances whose action key is in the cache are not run again; their\n"
+     "results are reused. Results live in the content-addressed store under the state\n"
+     "directory; the summary says where.\n\n"
+     "  -j, --jobs N      CPU-thread slots for parallel nodes (default: number of cores)\n"
+     "      --no-cache    run everything, ignoring cached results (still records them)\n"
+     "      --keep-going  when a node fails, finish independent branches (default)\n"
+     "      --fail-fast   when a node fails, cancel running nodes and start nothing new\n"
+     "      --json        print the event stream as JSON lines instead of text\n"
+     "      --out DIR     copy every result into DIR/<instance>/<file name>\n"
+     "      --home DIR    state directory (default: $KILN_HOME, else\n"
+     "                    $XDG_CACHE_HOME/kiln, else ~/.cache/kiln)\n"
+     "      --grace S     seconds between SIGTERM and SIGKILL when stopping nodes (5)\n\n"
+     "SIGINT/SIGTERM stop the run: running nodes get SIGTERM (then SIGKILL), finished\n"
+     "results are kept.\n"
+     "Exit status: 0 all nodes succeeded, 1 a node failed, 2 usage error or invalid graph\n"
+     "file, 130 cancelled.\n",
+     cmd_run},
+    {"plan", "print the expanded instance graph with action keys and cache status",
+     "Usage: kiln plan [--json] [--home DIR] GRAPH.json\n\n"
+     "Expands sweeps and prints every node instance in execution order with its op, its\n"
+     "inputs, its action key and whether the cache has it (hit), does not (miss), or\n"
+     "cannot know before its inputs are computed (pending). Runs nothing.\n",
+     cmd_plan},
+    {"plugins", "list loaded plugins, their ops, and plugins that were refused",
+     "Usage: kiln plugins [--json]\n\n"
+     "Lists every plugin found on $KILN_PLUGIN_PATH and in the install directory: name,\n"
+     "version, path, and each op with its flags, ports and params; then every plugin\n"
+     "that was refused, with the reason (ABI mismatch, missing symbol, init refused...).\n",
+     cmd_plugins},
+    {"cache", "inspect and maintain the cache: ls, verify, gc",
+     "Usage: kiln cache ls [--json] [--home DIR]\n"
+     "       kiln cache verify [--home DIR]\n"
+     "       kiln cache gc [--keep-runs N] [--dry-run] [--home DIR]\n\n"
+     "  ls       every action-cache record: key, node, op, outputs, duration\n"
+     "  verify   re-hash every artifact in the store; corrupt ones are moved to\n"
+     "           quarantine/ and the records that use them dropped. Exit 1 if any.\n"
+     "  gc       delete artifacts no cache record and none of the newest N run records\n"
+     "           (default 10) reference, run records older than those, stale work dirs.\n",
+     cmd_cache},
+    {"show", "describe a result: an artifact digest or a node of the last run",
+     "Usage: kiln show [--run ID] [--json] [--home DIR] DIGEST|NODE\n\n"
+     "DIGEST (64 hex characters, or a unique prefix of at least 8): where the artifact\n"
+     "is, its size, and which cached results produced it.\n"
+     "NODE (a node or instance name): its state in the last run (or --run ID), action\n"
+     "key, outputs with their paths in the store, and the path of its log.\n",
+     cmd_show},
+    {"get", "copy a node's results out of the store under readable names",
+     "Usage: kiln get [--run ID] [--home DIR] NODE[.PORT] -o DIR\n\n"
+     "Copies the outputs of NODE (an instance name like 'train[lr=0.05]', or a node with a\n"
+     "single instance) from the last run, or only its PORT, into DIR under each output's\n"
+     "file name (model.safetensors, metrics.json, a wheel's own name).\n",
+     cmd_get},
+    {"exec-node", "run one node instance from a spec file (used by executors)",
+     "Usage: kiln exec-node --spec SPEC.json [--events-fd N]\n\n"
+     "Loads the one plugin the spec names, runs one op, puts its outputs into the\n"
+     "content-addressed store, and reports events as JSON lines on file descriptor N.\n"
+     "This is the one path every executor (kiln run, the API server, Bazel) runs nodes by.\n"
+     "Exit status: 0 ok, 1 the op failed, 2 bad spec, 3 plugin did not load, 4 outputs\n"
+     "not stored, 143 cancelled.\n",
+     cmd_exec_node},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+const kiln_command *kiln_cli_find_command(const char *name) {
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0) return &commands[i];
+    return NULL;
+}
+
+static void print_help(FILE *out) {
+    fprintf(out,
+            "kiln %s -- run machine-learning workflows as declarative DAGs\n\n"
+            "Usage: kiln COMMAND [options]\n\nCommands:\n",
+            KILN_VERSION);
+    for (size_t i = 0; i < NCOMMANDS; i++) fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\n'kiln help COMMAND' or 'kiln COMMAND --help' shows a command's options.\n\n"
+            "Environment:\n"
+            "  KILN_HOME         state directory: store, cache, runs (default\n"
+            "                    $XDG_CACHE_HOME/kiln, else ~/.cache/kiln)\n"
+            "  KILN_PLUGIN_PATH  colon-separated directories searched for plugins before the\n"
+            "                    install directory\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        print_help(stderr);
+        return KILN_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        print_help(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("kiln %s (plugin ABI %d.%d)\n", KILN_VERSION, KILN_PLUGIN_ABI_MAJOR, KILN_PLUGIN_ABI_MINOR);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0) {
+        if (argc < 3) {
+            print_help(stdout);
+            return 0;
+        }
+        if (!kiln_cli_find_command(argv[2])) {
+            fprintf(stderr, "kiln: unknown command '%s'\n", argv[2]);
+            return KILN_EXIT_USAGE;
+        }
+        kiln_cli_print_usage(stdout, argv[2]);
+        return 0;
+    }
+    const kiln_command *c = kiln_cli_find_command(cmd);
+    if (!c) {
+        fprintf(stderr, "kiln: unknown command '%s'. Run 'kiln --help' for the list.\n", cmd);
+        return KILN_EXIT_USAGE;
+    }
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) break;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            kiln_cli_print_usage(stdout, cmd);
+            return 0;
+        }
+    }
+    return c->run(argc - 1, argv + 1);
+}
