@@ -278,7 +278,11 @@ static int launch(sched *s, size_t i) {
     if (!work_dir) goto out;
     spec = make_spec(s, i, work_dir, ckpt_dir);
     spec_path = kiln_path_join(work_dir, "spec.json");
-    if (kiln_json_write(spec_path, spec, &err) != 0) goto out;
+    /* The spec lives only as long as the node: no fsync needed. */
+    if (json_dump_file(spec, spec_path, JSON_COMPACT) != 0) {
+        kiln_error_set(&err, KILN_EIO, "%s: cannot write the node spec", spec_path);
+        goto out;
+    }
     char *log_path = kiln_path_join(work_dir, "log.txt");
     if (kiln_spawn_exec_node(s->opt->kiln_exe, spec_path, log_path, sl->threads, &sl->child, &err) != 0) {
         free(log_path);
