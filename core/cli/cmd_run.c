@@ -9,6 +9,7 @@
 #include "action_cache.h"
 #include "cli.h"
 #include "fsutil.h"
+#include "progress_view.h"
 #include "run_record.h"
 #include "runner.h"
 #include "spawn.h"
@@ -22,13 +23,11 @@ static void on_signal(int sig) {
 }
 
 typedef struct run_view {
-    int json;             /* print raw events                */
-    const kiln_store *store;
-    double started;
+    int json;                  /* print raw events */
+    kiln_progress_view *view;  /* otherwise this   */
 } run_view;
 
-/* Text output: one line per state change and per log line of a failing node. */
-static void print_event(const json_t *ev, void *user) {
+static void on_event(const json_t *ev, void *user) {
     run_view *v = user;
     if (v->json) {
         char *s = json_dumps(ev, JSON_COMPACT);
@@ -37,35 +36,7 @@ static void print_event(const json_t *ev, void *user) {
         free(s);
         return;
     }
-    const char *type = json_string_value(json_object_get(ev, "type"));
-    const char *node = json_string_value(json_object_get(ev, "node"));
-    double t = json_number_value(json_object_get(ev, "ts")) - v->started;
-    if (!type || !node) return;
-    if (strcmp(type, "state") == 0) {
-        const char *st = json_string_value(json_object_get(ev, "state"));
-        const char *err = json_string_value(json_object_get(ev, "error"));
-        double d = json_number_value(json_object_get(ev, "duration_s"));
-        if (strcmp(st, "running") == 0) {
-            json_int_t attempt = json_integer_value(json_object_get(ev, "attempt"));
-            if (attempt > 1) printf("[%7.2fs] %-9s %s (attempt %lld)\n", t, st, node, (long long)attempt);
-            else printf("[%7.2fs] %-9s %s\n", t, st, node);
-        } else if (strcmp(st, "succeeded") == 0) {
-            printf("[%7.2fs] %-9s %s (%.2fs)\n", t, st, node, d);
-        } else if (err) {
-            printf("[%7.2fs] %-9s %s: %s\n", t, st, node, err);
-        } else {
-            printf("[%7.2fs] %-9s %s\n", t, st, node);
-        }
-        fflush(stdout);
-    } else if (strcmp(type, "log") == 0) {
-        const char *level = json_string_value(json_object_get(ev, "level"));
-        if (level && (strcmp(level, "warn") == 0 || strcmp(level, "error") == 0)) {
-            printf("[%7.2fs] %-9s %s: %s\n", t, level, node, json_string_value(json_object_get(ev, "message")));
-            fflush(stdout);
-        }
-    } else if (strcmp(type, "metric") == 0) {
-        /* metrics show in the summary; the live view comes with the progress display */
-    }
+    kiln_progress_view_event(v->view, ev);
 }
 
 /* Copies every output of every finished instance to out_dir/<instance>/<file_name>. */
@@ -199,7 +170,7 @@ int cmd_run(int argc, char **argv) {
     char job[40];
     kiln_job_id_new(job);
     char *self = kiln_self_exe();
-    run_view view = {json_out, &store, kiln_now()};
+    run_view view = {json_out, json_out ? NULL : kiln_progress_view_new(stdout, kiln_cli_color(stdout), plan->ninstances, kiln_now())};
     kiln_run_options opt = {0};
     opt.jobs = (int)jobs;
     opt.no_cache = no_cache;
@@ -207,7 +178,7 @@ int cmd_run(int argc, char **argv) {
     opt.grace_s = grace > 0 ? grace : 0.001;
     opt.kiln_exe = self;
     opt.job = job;
-    opt.on_event = print_event;
+    opt.on_event = on_event;
     opt.user = &view;
     opt.cancel = &g_cancel;
 
@@ -223,6 +194,7 @@ int cmd_run(int argc, char **argv) {
     kiln_run run;
     kiln_error err = {0};
     int r = kiln_run_plan(plan, &store, &opt, &run, &err);
+    if (view.view) kiln_progress_view_finish(view.view);
     if (r < 0 && r != KILN_ECANCELLED) {
         fprintf(stderr, "kiln run: %s\n", err.message);
         rc = KILN_EXIT_FAIL;
@@ -245,6 +217,7 @@ int cmd_run(int argc, char **argv) {
         if (r == KILN_ECANCELLED && !json_out) printf("run cancelled; finished results are kept in the cache\n");
     }
     kiln_run_free(&run);
+    kiln_progress_view_free(view.view);
     free(self);
     kiln_plan_free(plan);
     kiln_graph_free(g);
