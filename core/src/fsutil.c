@@ -258,8 +258,8 @@ static int commit_temp(int fd, char *tmp, const char *path, kiln_error *err) {
     return rc;
 }
 
-/* Temp file beside `path`, write, fsync, rename, fsync dir. On any failure the temp file is
- * removed and `path` is untouched. */
+/* Temp file beside `path`, write, fsync, rename, fsync dir. The file gets mode 0644. On any
+ * failure the temp file is removed and `path` is untouched. */
 int kiln_write_file_atomic(const char *path, const void *data, size_t len, kiln_error *err) {
     char *tmp = NULL;
     int fd = open_temp_beside(path, &tmp, err);

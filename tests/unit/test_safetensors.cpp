@@ -277,6 +277,34 @@ TEST_CASE("finish into a missing directory leaves nothing behind", "[safetensors
     kiln_tensors_writer_free(w);
 }
 
+TEST_CASE("reader keeps header order and accepts any offset order", "[safetensors]") {
+    TmpDir t;
+    std::string p = t / "order.safetensors";
+    // "zz" comes first in the header but its data is second in the buffer.
+    spit(p, raw_file("{\"zz\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[4,6]},"
+                     "\"aa\":{\"dtype\":\"I32\",\"shape\":[],\"data_offsets\":[0,4]},"
+                     "\"__metadata__\":{\"k\":\"v\"}}",
+                     6));
+    kiln_error err = {};
+    kiln_tensors *r = kiln_tensors_open(p.c_str(), &err);
+    INFO(err.message);
+    REQUIRE(r != nullptr);
+    REQUIRE(kiln_tensors_count(r) == 2);
+    kiln_tensor a, b;
+    REQUIRE(kiln_tensors_at(r, 0, &a) == 0);
+    REQUIRE(kiln_tensors_at(r, 1, &b) == 0);
+    CHECK(std::string(a.name) == "zz");
+    CHECK(std::string(b.name) == "aa");
+    CHECK(b.ndim == 0);
+    CHECK(b.nbytes == 4);
+    CHECK((const char *)a.data - (const char *)b.data == 4);
+    kiln_tensor g;
+    REQUIRE(kiln_tensors_get(r, "aa", &g) == 0);
+    CHECK(g.data == b.data);
+    CHECK(std::string(json_string_value(json_object_get(kiln_tensors_metadata(r), "k"))) == "v");
+    kiln_tensors_close(r);
+}
+
 TEST_CASE("reader rejects malformed files, naming the file", "[safetensors]") {
     TmpDir t;
     std::string p = t / "bad.safetensors";
@@ -373,6 +401,12 @@ TEST_CASE("reader rejects malformed files, naming the file", "[safetensors]") {
     SECTION("non-integer offsets") {
         spit(p, raw_file("{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1.0]}}", 1));
         CHECK(contains(open_fails(p), "data_offsets"));
+    }
+    SECTION("unknown field in a tensor entry") {
+        spit(p, raw_file("{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1],"
+                         "\"extra\":1}}",
+                         1));
+        CHECK(contains(open_fails(p), "extra"));
     }
     SECTION("missing field") {
         spit(p, raw_file("{\"a\":{\"dtype\":\"U8\",\"data_offsets\":[0,1]}}", 1));
