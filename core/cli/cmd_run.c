@@ -114,13 +114,27 @@ static void print_summary(const kiln_plan *plan, const kiln_run *run, const kiln
            counts[KILN_NODE_SKIPPED], counts[KILN_NODE_CANCELLED], run->finished - run->started);
 }
 
+/* GPU slots when --gpus is not given: $KILN_GPUS, else the number of /dev/nvidiaN devices. */
+static long default_gpus(void) {
+    long n = 0;
+    const char *env = getenv("KILN_GPUS");
+    if (env && kiln_cli_parse_int(env, 0, 64, &n) == 0) return n;
+    char path[32];
+    for (n = 0; n < 64; n++) {
+        snprintf(path, sizeof path, "/dev/nvidia%ld", n);
+        if (access(path, F_OK) != 0) break;
+    }
+    return n;
+}
+
 int cmd_run(int argc, char **argv) {
     static const struct option longopts[] = {
         {"jobs", required_argument, NULL, 'j'},  {"no-cache", no_argument, NULL, 'N'},
         {"keep-going", no_argument, NULL, 'K'},  {"fail-fast", no_argument, NULL, 'F'},
         {"json", no_argument, NULL, 'J'},        {"out", required_argument, NULL, 'o'},
         {"home", required_argument, NULL, 'H'},  {"grace", required_argument, NULL, 'g'},
-        {NULL, 0, NULL, 0}};
+        {"gpus", required_argument, NULL, 'G'},  {NULL, 0, NULL, 0}};
+    long gpus = default_gpus();
     long jobs = sysconf(_SC_NPROCESSORS_ONLN);
     if (jobs < 1) jobs = 1;
     int no_cache = 0, fail_fast = 0, json_out = 0;
@@ -133,6 +147,10 @@ int cmd_run(int argc, char **argv) {
         case 'j':
             if (kiln_cli_parse_int(optarg, 1, 4096, &jobs) != 0)
                 return kiln_cli_usage_error("run", "-j/--jobs expects an integer from 1 to 4096, got '%s'", optarg);
+            break;
+        case 'G':
+            if (kiln_cli_parse_int(optarg, 0, 64, &gpus) != 0)
+                return kiln_cli_usage_error("run", "--gpus expects an integer from 0 to 64, got '%s'", optarg);
             break;
         case 'N': no_cache = 1; break;
         case 'K': fail_fast = 0; break;
@@ -173,6 +191,7 @@ int cmd_run(int argc, char **argv) {
     run_view view = {json_out, json_out ? NULL : kiln_progress_view_new(stdout, kiln_cli_color(stdout), plan->ninstances, kiln_now())};
     kiln_run_options opt = {0};
     opt.jobs = (int)jobs;
+    opt.gpus = (int)gpus;
     opt.no_cache = no_cache;
     opt.fail_fast = fail_fast;
     opt.grace_s = grace > 0 ? grace : 0.001;

@@ -64,6 +64,8 @@ typedef struct slot {
     size_t ndependents, capdependents;
     size_t pending;       /* distinct producers not finished yet              */
     int threads;          /* CPU threads it occupies while running            */
+    int needs_gpu;        /* the op is flagged KILN_OP_NEEDS_GPU              */
+    int gpu;              /* GPU index held while running, or -1              */
     int cacheable;
     kiln_child child;     /* valid while state == RUNNING                     */
     char *work_dir;       /* owned while running                              */
@@ -87,6 +89,7 @@ typedef struct sched {
     size_t nready, capready;
     size_t nrunning;
     int free_threads;
+    unsigned char *gpu_busy; /* per GPU index: 1 while a node holds it        */
     size_t nfinished;
     int any_failed;
     int stopping;         /* fail-fast or cancel: launch nothing more         */
@@ -284,7 +287,7 @@ static int launch(sched *s, size_t i) {
         goto out;
     }
     char *log_path = kiln_path_join(work_dir, "log.txt");
-    if (kiln_spawn_exec_node(s->opt->kiln_exe, spec_path, log_path, sl->threads, &sl->child, &err) != 0) {
+    if (kiln_spawn_exec_node(s->opt->kiln_exe, spec_path, log_path, sl->threads, sl->gpu, &sl->child, &err) != 0) {
         free(log_path);
         goto out;
     }
@@ -436,6 +439,8 @@ static void reap(sched *s, size_t i) {
     sl->linelen = 0;
     s->nrunning--;
     s->free_threads += sl->threads;
+    if (sl->gpu >= 0) s->gpu_busy[sl->gpu] = 0;
+    sl->gpu = -1;
     o->duration_s = kiln_now() - o->started;
 
     const json_t *res = sl->result;
@@ -554,8 +559,27 @@ static void schedule(sched *s) {
             at++;
             continue;
         }
+        if (s->slots[i].needs_gpu) {
+            if (s->opt->gpus <= 0) {
+                ready_remove_at(s, at);
+                fail_now(s, i, "needs a GPU (op flagged needs_gpu) but this run has no GPU slots", NULL);
+                at = 0;
+                continue;
+            }
+            int g = 0;
+            while (g < s->opt->gpus && s->gpu_busy[g]) g++;
+            if (g == s->opt->gpus) {
+                at++;
+                continue;
+            }
+            s->gpu_busy[g] = 1;
+            s->slots[i].gpu = g;
+        }
         ready_remove_at(s, at);
-        launch(s, i);
+        if (launch(s, i) != 0 && s->slots[i].gpu >= 0) {
+            s->gpu_busy[s->slots[i].gpu] = 0;
+            s->slots[i].gpu = -1;
+        }
         at = 0;
     }
 }
@@ -632,13 +656,20 @@ int kiln_run_plan(const kiln_plan *plan, const kiln_store *store, const kiln_run
     s.run = out;
     s.free_threads = opt->jobs > 0 ? opt->jobs : 1;
     s.slots = calloc(plan->ninstances ? plan->ninstances : 1, sizeof *s.slots);
-    if (!s.slots) return kiln_error_set(err, KILN_ENOMEM, "out of memory");
+    s.gpu_busy = calloc(opt->gpus > 0 ? (size_t)opt->gpus : 1, 1);
+    if (!s.slots || !s.gpu_busy) {
+        free(s.slots);
+        free(s.gpu_busy);
+        return kiln_error_set(err, KILN_ENOMEM, "out of memory");
+    }
 
     for (size_t i = 0; i < plan->ninstances; i++) {
         const kiln_instance *in = &plan->instances[i];
         uint32_t flags = in->op->def->flags;
         s.slots[i].cacheable = (flags & KILN_OP_DETERMINISTIC) && !(flags & KILN_OP_NO_CACHE);
         s.slots[i].threads = wanted_threads(in, s.free_threads);
+        s.slots[i].needs_gpu = (flags & KILN_OP_NEEDS_GPU) != 0;
+        s.slots[i].gpu = -1;
         for (size_t p = 0; p < in->ninputs; p++)
             for (size_t k = 0; k < in->inputs[p].nsources; k++)
                 add_dependent(&s.slots[in->inputs[p].sources[k].instance], i);
@@ -679,6 +710,7 @@ int kiln_run_plan(const kiln_plan *plan, const kiln_store *store, const kiln_run
         json_decref(s.slots[i].result);
     }
     free(s.slots);
+    free(s.gpu_busy);
     free(s.ready);
     out->finished = kiln_now();
     if (out->cancelled) return KILN_ECANCELLED;

@@ -40,6 +40,7 @@ typedef void (*kiln_event_fn)(const json_t *event, void *user);
 
 typedef struct kiln_run_options {
     int jobs;                        /* CPU-thread slots (>= 1)                          */
+    int gpus;                        /* GPU slots; ops flagged NEEDS_GPU take one each   */
     int no_cache;                    /* do not read the action cache (still writes it)   */
     int fail_fast;                   /* stop scheduling and cancel running on a failure  */
     double grace_s;                  /* SIGTERM -> SIGKILL delay (default 5 when 0)     */

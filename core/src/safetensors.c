@@ -567,8 +567,13 @@ int kiln_tensors_writer_set_meta(kiln_tensors_writer *w, const char *key, const 
     return 0;
 }
 
+/* Layout order of the reference writer: larger elements first, then by name. With the
+ * header padded to a multiple of 8, every tensor's data is then aligned to its element size,
+ * so readers may cast the mapped pointer (float *, int64_t *) directly. */
 static int cmp_wt_name(const void *a, const void *b) {
     const wt_entry *x = a, *y = b;
+    size_t sx = kiln_dtype_size(x->dtype), sy = kiln_dtype_size(y->dtype);
+    if (sx != sy) return sx > sy ? -1 : 1;
     return strcmp(x->name, y->name);
 }
 
@@ -586,7 +591,7 @@ static int write_all(int fd, const void *data, size_t len) {
     return 0;
 }
 
-/* Lays the tensors out in name order, builds the header (keys sorted, compact, padded with
+/* Lays the tensors out (larger elements first, then name order), builds the header (keys sorted, compact, padded with
  * spaces to a multiple of 8 bytes as the reference writer does; "__metadata__" only when
  * some metadata was set), and streams header + data into a temporary file beside `path`,
  * which is fsynced and renamed over `path` (then the directory is fsynced). The same

@@ -24,7 +24,7 @@ char *kiln_self_exe(void) {
 /* In the child after fork: only async-signal-safe calls until exec. Exits 127 on failure
  * after writing a short reason to the log fd. */
 static void child_exec(const char *kiln_exe, const char *spec_path, int log_fd, int events_wr,
-                       pid_t parent, const char *threads_str) {
+                       pid_t parent, const char *threads_str, const char *gpu_str) {
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127); /* the parent died before prctl took effect */
@@ -46,6 +46,7 @@ static void child_exec(const char *kiln_exe, const char *spec_path, int log_fd, 
     setenv("OPENBLAS_NUM_THREADS", threads_str, 1);
     setenv("DNNL_NUM_THREADS", threads_str, 1);
     setenv("KILN_THREADS", threads_str, 1);
+    setenv("CUDA_VISIBLE_DEVICES", gpu_str, 1);
     execl(kiln_exe, kiln_exe, "exec-node", "--spec", spec_path, "--events-fd", "3", (char *)NULL);
     static const char msg[] = "kiln: could not exec the kiln binary for exec-node\n";
     ssize_t ignored = write(2, msg, sizeof msg - 1);
@@ -54,7 +55,7 @@ static void child_exec(const char *kiln_exe, const char *spec_path, int log_fd, 
 }
 
 int kiln_spawn_exec_node(const char *kiln_exe, const char *spec_path, const char *log_path,
-                         int threads, kiln_child *child, kiln_error *err) {
+                         int threads, int gpu, kiln_child *child, kiln_error *err) {
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) != 0)
         return kiln_error_set(err, KILN_EIO, "pipe: %s", strerror(errno));
@@ -67,6 +68,8 @@ int kiln_spawn_exec_node(const char *kiln_exe, const char *spec_path, const char
     }
     char threads_str[16];
     snprintf(threads_str, sizeof threads_str, "%d", threads > 0 ? threads : 1);
+    char gpu_str[16] = "";
+    if (gpu >= 0) snprintf(gpu_str, sizeof gpu_str, "%d", gpu);
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -76,7 +79,7 @@ int kiln_spawn_exec_node(const char *kiln_exe, const char *spec_path, const char
         close(log_fd);
         return kiln_error_set(err, KILN_EIO, "fork: %s", strerror(e));
     }
-    if (pid == 0) child_exec(kiln_exe, spec_path, log_fd, pipefd[1], parent, threads_str);
+    if (pid == 0) child_exec(kiln_exe, spec_path, log_fd, pipefd[1], parent, threads_str, gpu_str);
     setpgid(pid, pid); /* also in the parent: no race with kill(-pid) */
     close(pipefd[1]);
     close(log_fd);

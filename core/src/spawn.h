@@ -2,7 +2,8 @@
  * The child gets: its own process group (so cancellation reaches whatever the plugin
  * starts), PR_SET_PDEATHSIG=SIGKILL (killing the coordinator, even with -9, leaves no
  * orphan), stdout+stderr appended to `log_path`, the events pipe as fd 3, stdin from
- * /dev/null, and OMP_NUM_THREADS & co. set to `threads`. */
+ * /dev/null, OMP_NUM_THREADS & co. set to `threads`, and CUDA_VISIBLE_DEVICES set to `gpu`
+ * (or to "" when gpu < 0, so a CPU node never grabs a GPU by accident). */
 #ifndef KILN_SPAWN_H
 #define KILN_SPAWN_H
 
@@ -17,7 +18,7 @@ typedef struct kiln_child {
 /* Starts `kiln_exe exec-node --spec spec_path --events-fd 3`. Returns 0 and fills `child`,
  * or KILN_EIO with err set (pipe, fork, or log file failure). */
 int kiln_spawn_exec_node(const char *kiln_exe, const char *spec_path, const char *log_path,
-                         int threads, kiln_child *child, kiln_error *err);
+                         int threads, int gpu, kiln_child *child, kiln_error *err);
 
 /* Sends `sig` to the child's whole process group. */
 void kiln_child_signal(const kiln_child *child, int sig);

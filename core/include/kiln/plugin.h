@@ -391,7 +391,9 @@ struct kiln_host_api {
     int (*tensors_writer_set_meta)(kiln_tensors_writer *w, const char *key, const char *value);
 
     /* Writes the file to `path` atomically (temporary name, fsync, rename). Tensors are laid
-     * out in name order, header keys sorted: the same content gives the same bytes. */
+     * out larger element size first, then by name (the reference writer's order), header keys
+     * sorted and padded to 8 bytes: the same content gives the same bytes, and every
+     * tensor's data is aligned to its element size. */
     int (*tensors_writer_finish)(kiln_tensors_writer *w, const char *path, kiln_error *err);
 
     /* Releases the writer. NULL is ignored. */
