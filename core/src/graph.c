@@ -344,11 +344,10 @@ static void parse_node(kiln_graph *g, kiln_graph_node *n, const char *name, cons
 
     const json_t *retries = json_object_get(v, "retries");
     if (retries) {
-        json_int_t r = json_integer_value(retries);
-        if (json_is_real(retries) && json_real_value(retries) == floor(json_real_value(retries)))
-            r = (json_int_t)json_real_value(retries);
+        /* An integral real (2.0) counts as an integer, as in the params schema. */
         int is_int = json_is_integer(retries) ||
                      (json_is_real(retries) && json_real_value(retries) == floor(json_real_value(retries)));
+        double r = json_number_value(retries);
         if (!is_int || r < 0 || r > 1000000) {
             char *gv = render(retries);
             kiln_diags_add(diags, "%s: retries: expected an integer >= 0, got %s", where, gv);
@@ -458,6 +457,7 @@ kiln_graph *kiln_graph_parse_file(const char *path, kiln_diags *diags) {
     return g;
 }
 
+/* Frees the graph and everything it owns. NULL is ignored. */
 void kiln_graph_free(kiln_graph *g) {
     if (!g) return;
     for (size_t i = 0; i < g->nnodes; i++) {
@@ -483,6 +483,7 @@ void kiln_graph_free(kiln_graph *g) {
     free(g);
 }
 
+/* Linear search by exact name; -1 when absent (or g/name is NULL). */
 long kiln_graph_find(const kiln_graph *g, const char *name) {
     if (!g || !name) return -1;
     for (size_t i = 0; i < g->nnodes; i++)

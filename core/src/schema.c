@@ -750,6 +750,7 @@ kiln_schema *kiln_schema_parse(const char *text, kiln_error *err) {
     return s;
 }
 
+/* Frees the schema and its describe view. NULL is ignored. */
 void kiln_schema_free(kiln_schema *s) {
     if (!s) return;
     json_decref(s->root);
@@ -795,14 +796,18 @@ int kiln_schema_check_value(const kiln_schema *s, const char *name, json_t *valu
     return c.count;
 }
 
+/* 1 when `name` is a declared top-level property (0 for NULL arguments). */
 int kiln_schema_has(const kiln_schema *s, const char *name) {
     return s && name && json_object_get(s->props, name) != NULL;
 }
 
+/* 1 when property `name` has "format": "input-file" (which parse allows on strings only). */
 int kiln_schema_is_input_file(const kiln_schema *s, const char *name) {
     if (!s || !name) return 0;
     const char *f = json_string_value(json_object_get(json_object_get(s->props, name), "format"));
     return f && !strcmp(f, "input-file");
 }
 
+/* Borrowed view built at parse time: each property's schema plus "required"; valid until
+ * kiln_schema_free. NULL for a NULL schema. */
 const json_t *kiln_schema_describe(const kiln_schema *s) { return s ? s->describe : NULL; }

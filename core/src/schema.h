@@ -17,15 +17,17 @@ void kiln_schema_free(kiln_schema *s);
 /* Checks `params` (an object, modified in place): unknown keys, missing required keys, types,
  * enum/const, ranges, lengths, nested items; fills defaults for absent keys; converts
  * integers given for "number" to reals. Each problem is added to `diags` as
- * "<where>/<json path>: <what was expected>, got <what was found>", e.g.
+ * "<where>: <json path>: <what was expected>, got <what was found>", e.g.
  * "graph.json: node 'train': params/lr: expected a number > 0, got -1".
  * `skip` (may be NULL) is an object whose keys are not checked for presence (swept params:
  * their values are checked separately). Returns the number of problems added. */
 int kiln_schema_apply(const kiln_schema *s, json_t *params, const json_t *skip, const char *where,
                       kiln_diags *diags);
 
-/* Checks one value for param `name` (a sweep value). Same message format. Returns the
- * number of problems; unknown name counts as one ("no param 'x'; known: a, b"). */
+/* Checks one value for param `name` (a sweep value), normalising inside arrays/objects (a
+ * top-level scalar cannot be replaced). `where` names the value itself, JSON path included
+ * ("graph.json: node 't': sweep/lr/1"); messages are "<where>[/<sub path>]: <what>, got ...".
+ * Returns the number of problems; unknown name counts as one ("no param 'x'; known: a, b"). */
 int kiln_schema_check_value(const kiln_schema *s, const char *name, json_t *value,
                             const char *where, kiln_diags *diags);
 
