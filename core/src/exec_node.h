@@ -21,7 +21,53 @@
 #ifndef KILN_EXEC_NODE_H
 #define KILN_EXEC_NODE_H
 
+#include <signal.h>
+#include <jansson.h>
+#include "kiln/plugin.h"
+
 /* Runs the node described by the spec file. Returns the process exit status above. */
 int kiln_exec_node(const char *spec_path, int events_fd);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Internal to exec-node: the context of one running op. exec_node.c fills it in; host_api.c */
+/* implements the host API's ctx slots over it. Nothing else should touch it.               */
+/* ---------------------------------------------------------------------------------------- */
+
+struct kiln_ctx {
+    const kiln_op_def *op;        /* borrowed: the op being run                              */
+    json_t *params;               /* borrowed: the spec's params object                      */
+    json_t *inputs;               /* borrowed: the spec's "inputs" object, or NULL           */
+    json_t *outputs;              /* owned: {"port": {"path": "/abs/out/port",
+                                     "file_name": "..."}} for every declared output          */
+    json_t *metrics;              /* owned: {"name": {"value": v, "step": s}} (last wins)    */
+    const char *scratch_dir;      /* borrowed                                                */
+    const char *checkpoint_dir;   /* borrowed                                                */
+    const char *job;              /* borrowed, may be NULL                                   */
+    const char *node;             /* borrowed, may be NULL                                   */
+    int threads;                  /* >= 1                                                    */
+    int events_fd;                /* -1: no events; set to -1 once the reader is gone        */
+    volatile sig_atomic_t *cancel_flag; /* borrowed: set by the SIGTERM handler              */
+    /* progress rate limiting (at most one event per 100 ms; the last one always goes) */
+    double progress_last;         /* monotonic seconds of the last event sent                */
+    int progress_pending;         /* a newer value than the last one sent is waiting         */
+    double progress_done, progress_total;
+    char progress_unit[64];
+    /* failure: the first message wins */
+    int failed;
+    char fail_message[KILN_ERROR_MESSAGE_MAX];
+};
+
+/* Zero-initialises ctx and creates its owned objects (outputs, metrics empty). */
+void kiln_ctx_init(kiln_ctx *ctx);
+
+/* Frees ctx's owned objects; borrowed pointers are untouched. */
+void kiln_ctx_release(kiln_ctx *ctx);
+
+/* Writes `event` (stolen) to ctx->events_fd when there is one. A reader that went away
+ * (EPIPE) sets the cancel flag, since nobody waits for this node any more. */
+void kiln_ctx_emit(kiln_ctx *ctx, json_t *event);
+
+/* Sends the newest progress value if it was held back by rate limiting. */
+void kiln_ctx_flush_progress(kiln_ctx *ctx);
 
 #endif
