@@ -12,6 +12,9 @@
  *   test.count    the number of "items" inputs, as "N\n" -> out (sweep gathering)
  *   test.param    "value=<number>\n" (and "tag=<tag>\n") -> out, metric "value"
  *   test.nowrite  returns success without writing its output (a buggy op)
+ *   test.flaky    fails until it has been attempted "fail_times" times, counting attempts
+ *                 in its checkpoint dir (which survives retries and re-runs) -> out
+ *   test.stats    reads a dataset (safetensors) through the host API -> metrics JSON
  *
  * Only test.sleep is non-deterministic (always run, so scheduling, timeout and cancel tests
  * see it run every time); every other op is deterministic, so a re-run is served from the
@@ -231,6 +234,50 @@ static int param_run(const kiln_host_api *host, kiln_ctx *ctx) {
     return rc;
 }
 
+/* Counts attempts in checkpoint_dir/attempts; fails while the count <= fail_times. */
+static int flaky_run(const kiln_host_api *host, kiln_ctx *ctx) {
+    json_int_t fail_times = json_integer_value(json_object_get(host->params(ctx), "fail_times"));
+    char path[4096];
+    snprintf(path, sizeof path, "%s/attempts", host->checkpoint_dir(ctx));
+    long attempts = 0;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fscanf(f, "%ld", &attempts) != 1) attempts = 0;
+        fclose(f);
+    }
+    attempts++;
+    f = fopen(path, "w");
+    if (!f) return host->fail(ctx, "flaky: cannot write %s: %s", path, strerror(errno));
+    fprintf(f, "%ld\n", attempts);
+    fclose(f);
+    if (attempts <= fail_times)
+        return host->fail(ctx, "flaky: attempt %ld of %lld planned failures", attempts, (long long)fail_times);
+    char text[64];
+    snprintf(text, sizeof text, "succeeded at attempt %ld\n", attempts);
+    return write_text(host, ctx, "out", text);
+}
+
+/* Reads the dataset and writes {"samples": N, "features": F} as metrics. */
+static int stats_run(const kiln_host_api *host, kiln_ctx *ctx) {
+    kiln_error err = {0};
+    kiln_tensors *t = host->tensors_open(host->input_path(ctx, "dataset", 0), &err);
+    if (!t) return host->fail(ctx, "stats: %s", err.message);
+    kiln_tensor x;
+    int rc = host->tensors_get(t, "x", &x);
+    if (rc != 0) {
+        host->tensors_close(t);
+        return host->fail(ctx, "stats: dataset has no tensor 'x'");
+    }
+    json_int_t features = 1;
+    for (int i = 1; i < x.ndim; i++) features *= x.shape[i];
+    json_t *m = json_pack("{s:I, s:I}", "samples", (json_int_t)(x.ndim ? x.shape[0] : 0), "features", features);
+    host->tensors_close(t);
+    rc = host->json_write(host->output_path(ctx, "metrics"), m, &err);
+    json_decref(m);
+    if (rc != 0) return host->fail(ctx, "stats: %s", err.message);
+    return 0;
+}
+
 static int nowrite_run(const kiln_host_api *host, kiln_ctx *ctx) {
     host->log(ctx, KILN_LOG_INFO, "nowrite: returning success without writing 'out'");
     return 0;
@@ -259,6 +306,15 @@ OUT_PORT(noop, "\"noop\"");
 OUT_PORT(count, "the number of items");
 OUT_PORT(param, "\"value=...\"");
 OUT_PORT(nowrite, "never written");
+
+OUT_PORT(flaky, "\"succeeded at attempt N\"");
+
+static const kiln_port_def in_dataset[] = {
+    {"dataset", KILN_TYPE_DATASET, KILN_ONE, 0, NULL, "a safetensors dataset"},
+    {NULL, 0, 0, 0, NULL, NULL}};
+static const kiln_port_def out_metrics[] = {
+    {"metrics", KILN_TYPE_METRICS, KILN_ONE, 0, "metrics.json", "samples and features"},
+    {NULL, 0, 0, 0, NULL, NULL}};
 
 static const kiln_port_def out_dataset[] = {
     {"dataset", KILN_TYPE_DATASET, KILN_ONE, 0, "dataset.safetensors", "x F32 [4,3], y I64 [4]"},
@@ -294,7 +350,8 @@ static const kiln_op_def op_sleep = {
     .name = "test.sleep",
     .summary = "sleeps, polling cancelled() every 10 ms and reporting progress (always runs)",
     .params_schema = "{\"type\": \"object\", \"properties\": {"
-                     "\"seconds\": {\"type\": \"number\", \"minimum\": 0, \"default\": 1, \"description\": \"how long\"}}}",
+                     "\"seconds\": {\"type\": \"number\", \"minimum\": 0, \"default\": 1, \"description\": \"how long\"},"
+                     "\"threads\": {\"type\": \"integer\", \"minimum\": 1, \"default\": 1, \"description\": \"CPU slots it occupies\"}}}",
     .inputs = items_optional,
     .outputs = out_sleep,
     .flags = 0,
@@ -382,8 +439,32 @@ static const kiln_op_def op_nowrite = {
     .run = nowrite_run,
 };
 
-static const kiln_op_def *const test_ops[] = {&op_echo,  &op_source, &op_sleep, &op_fail,  &op_crash, &op_noop,
-                                              &op_tensors, &op_count, &op_param, &op_nowrite, NULL};
+static const kiln_op_def op_flaky = {
+    .struct_size = sizeof(kiln_op_def),
+    .name = "test.flaky",
+    .summary = "fails until attempted more than 'fail_times' times (attempts counted in the checkpoint dir)",
+    .params_schema = "{\"type\": \"object\", \"properties\": {"
+                     "\"fail_times\": {\"type\": \"integer\", \"minimum\": 0, \"default\": 1}}}",
+    .inputs = NULL,
+    .outputs = out_flaky,
+    .flags = KILN_OP_DETERMINISTIC,
+    .run = flaky_run,
+};
+
+static const kiln_op_def op_stats = {
+    .struct_size = sizeof(kiln_op_def),
+    .name = "test.stats",
+    .summary = "reads a dataset through the host API, writes its sample and feature counts",
+    .params_schema = NULL,
+    .inputs = in_dataset,
+    .outputs = out_metrics,
+    .flags = KILN_OP_DETERMINISTIC,
+    .run = stats_run,
+};
+
+static const kiln_op_def *const test_ops[] = {&op_echo,  &op_source, &op_sleep,   &op_fail,  &op_crash,
+                                              &op_noop,  &op_tensors, &op_count, &op_param, &op_nowrite,
+                                              &op_flaky, &op_stats,   NULL};
 
 static const kiln_plugin_desc test_plugin = {
     .abi_major = KILN_PLUGIN_ABI_MAJOR,

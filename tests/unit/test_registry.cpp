@@ -65,7 +65,8 @@ TEST_CASE("the test plugin loads with every op, sorted and checked", "[registry]
     CHECK(reg->plugins[0].path[0] == '/');
 
     const char *names[] = {"test.echo",  "test.source", "test.sleep", "test.fail", "test.crash",
-                           "test.noop",  "test.tensors", "test.count", "test.param", "test.nowrite"};
+                           "test.noop",  "test.tensors", "test.count", "test.param", "test.nowrite",
+                           "test.flaky", "test.stats"};
     CHECK(reg->nops == sizeof names / sizeof names[0]);
     for (const char *n : names) {
         const kiln_op_entry *e = kiln_registry_find_op(reg, n);

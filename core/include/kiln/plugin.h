@@ -27,8 +27,9 @@
  *   - kiln_host_api only grows at its end. A plugin built against minor N may use every slot
  *     of minor <= N; before using a slot added later than the host it runs on, it checks
  *     `host->struct_size` (use KILN_HOST_HAS(host, slot)).
- *   - kiln_plugin_desc, kiln_op_def, kiln_port_def and kiln_exporter_def carry struct_size
- *     (or end at a fixed 1.0 layout) and also only grow at their end.
+ *   - kiln_plugin_desc, kiln_op_def and kiln_exporter_def carry struct_size and only grow at
+ *     their end. kiln_port_def has no struct_size (the host walks port tables by its own
+ *     element size), so its layout is frozen for ABI major 1; a port change means major 2.
  *
  * Ownership (jansson/libuv style): a function named *_new or *_open returns something the
  * caller owns and must release with the paired *_free / *_close; every other pointer the host
