@@ -484,10 +484,29 @@ static char *install_dir(void) {
             char *guess = xrealloc(NULL, len);
             snprintf(guess, len, "%s/../%s", exe, KILN_PLUGIN_REL_DIR);
             char *real = realpath(guess, NULL);
-            free(guess);
             struct stat st;
-            if (real && stat(real, &st) == 0 && S_ISDIR(st.st_mode)) return real;
+            if (real && stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
+                free(guess);
+                return real;
+            }
             free(real);
+            /* An installed layout (<prefix>/bin/kiln) whose plugin dir does not exist yet:
+             * still that prefix's dir, never an unrelated compiled-in one. */
+            const char *base = strrchr(exe, '/');
+            if (base && strcmp(base, "/bin") == 0) {
+                char *parent = realpath(exe, NULL);
+                if (parent) {
+                    char *p = strrchr(parent, '/');
+                    if (p) *p = '\0';
+                    size_t plen = strlen(parent) + 2 + strlen(KILN_PLUGIN_REL_DIR);
+                    char *dir = xrealloc(NULL, plen);
+                    snprintf(dir, plen, "%s/%s", parent, KILN_PLUGIN_REL_DIR);
+                    free(parent);
+                    free(guess);
+                    return dir;
+                }
+            }
+            free(guess);
         }
     }
     return xstrdup(KILN_PLUGIN_INSTALL_DIR);

@@ -169,8 +169,9 @@ __attribute__((no_sanitize("null"), no_sanitize_address, noinline))
 #endif
 static void crash_now(void) {
     signal(SIGSEGV, SIG_DFL);
-    int *volatile target = NULL;
+    volatile int *volatile target = NULL;
     *target = 42;
+    raise(SIGSEGV); /* in case an optimiser still found a way around the write */
 }
 
 static int crash_run(const kiln_host_api *host, kiln_ctx *ctx) {
