@@ -19,7 +19,8 @@
  * (an unreadable record is treated as a miss and reported through err->code != 0). */
 json_t *kiln_ac_get(const kiln_store *store, const char *key, kiln_error *err);
 
-/* Like kiln_ac_get, then checks every output (and the log) with kiln_store_check. Returns
+/* Like kiln_ac_get, then checks every output with kiln_store_check (not the log, which is
+ * never served as a result). Returns
  * the record only when all are intact; a corrupt or missing blob makes it a miss and the
  * record is deleted. */
 json_t *kiln_ac_get_valid(const kiln_store *store, const char *key, kiln_error *err);
