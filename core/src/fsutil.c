@@ -113,6 +113,8 @@ char *kiln_path_dirname(const char *path) {
  * non-directory is KILN_EIO. Safe against a concurrent creator (EEXIST re-checked). */
 int kiln_mkdir_p(const char *path, kiln_error *err) {
     if (!path || !*path) return kiln_error_set(err, KILN_EINVAL, "mkdir: empty path");
+    struct stat fast;
+    if (stat(path, &fast) == 0 && S_ISDIR(fast.st_mode)) return 0; /* the common case: one call */
     char *buf = xstrdup(path);
     size_t len = strlen(buf);
     for (size_t i = 1; i <= len; i++) {
