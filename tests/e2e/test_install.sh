@@ -23,6 +23,7 @@ cmake -S "$KILN_SOURCE_DIR/examples/plugin-hello" -B "$T/hello-build" -DCMAKE_PR
 cmake --build "$T/hello-build" >/dev/null
 so=$(find "$T/hello-build" -name '*.so' | head -1)
 [ -n "$so" ] || fail "example plugin did not build"
+mkdir -p "$P/lib/kiln/plugins"
 cp "$so" "$P/lib/kiln/plugins/"
 expect_status 0 "$P/bin/kiln" plugins
 expect_grep "hello\.greet" "$T/out"
