@@ -3,7 +3,9 @@
  * One loop, no threads: ready instances are launched while CPU-thread slots are free;
  * poll(2) waits on the children's event pipes; a pipe at EOF means its child is exiting, so
  * it is reaped and its outcome recorded. A node's dependents become ready when their last
- * distinct producer finishes; a failed producer makes its dependents "skipped". */
+ * distinct producer finishes; a failed producer makes its dependents "skipped". With an
+ * optional opt->pool (runner.h), a node also needs the pool's threads/GPU (shared with other
+ * runs in the process) and, for cacheable actions, the pool's claim on its key. */
 #include "runner.h"
 
 #include <errno.h>
@@ -77,6 +79,9 @@ typedef struct slot {
     int timed_out;
     int cancel_sent;
     double term_at;       /* when SIGTERM was sent (0: not sent)             */
+    int pool_held;        /* its threads (and GPU) came from opt->pool        */
+    int claimed;          /* it holds opt->pool's claim on its action key     */
+    int claim_waited;     /* another run held the claim: re-check the cache   */
 } slot;
 
 typedef struct sched {
@@ -439,7 +444,9 @@ static void reap(sched *s, size_t i) {
     sl->linelen = 0;
     s->nrunning--;
     s->free_threads += sl->threads;
-    if (sl->gpu >= 0) s->gpu_busy[sl->gpu] = 0;
+    if (sl->pool_held) s->opt->pool->release(s->opt->pool->user, sl->threads, sl->gpu);
+    else if (sl->gpu >= 0) s->gpu_busy[sl->gpu] = 0;
+    sl->pool_held = 0;
     sl->gpu = -1;
     o->duration_s = kiln_now() - o->started;
 
@@ -484,6 +491,8 @@ static void reap(sched *s, size_t i) {
     sl->work_dir = NULL;
     free(sl->log_path);
     sl->log_path = NULL;
+    if (sl->claimed) s->opt->pool->unclaim(s->opt->pool->user, o->key); /* after record_success */
+    sl->claimed = 0;
 
     if (o->state == KILN_NODE_FAILED && o->attempts <= in->retries && !s->stopping) {
         double backoff = KILN_RETRY_BASE_S * pow(2.0, o->attempts - 1);
@@ -559,13 +568,42 @@ static void schedule(sched *s) {
             at++;
             continue;
         }
-        if (s->slots[i].needs_gpu) {
-            if (s->opt->gpus <= 0) {
-                ready_remove_at(s, at);
-                fail_now(s, i, "needs a GPU (op flagged needs_gpu) but this run has no GPU slots", NULL);
-                at = 0;
+        if (s->slots[i].needs_gpu && s->opt->gpus <= 0) {
+            ready_remove_at(s, at);
+            fail_now(s, i, "needs a GPU (op flagged needs_gpu) but this run has no GPU slots", NULL);
+            at = 0;
+            continue;
+        }
+        const kiln_slot_pool *pool = s->opt->pool;
+        slot *sl = &s->slots[i];
+        int dedup = pool && pool->claim && pool->unclaim && sl->cacheable && !s->opt->no_cache;
+        if (dedup) {
+            if (!pool->claim(pool->user, o->key)) { /* another run computes it right now */
+                sl->claim_waited = 1;
+                at++;
                 continue;
             }
+            if (sl->claim_waited) { /* that run ended: its result may be cached now */
+                sl->claim_waited = 0;
+                if (try_cache(s, i)) {
+                    pool->unclaim(pool->user, o->key);
+                    ready_remove_at(s, at);
+                    finish(s, i);
+                    at = 0;
+                    continue;
+                }
+            }
+        }
+        if (pool) {
+            int g = -1;
+            if (!pool->try_acquire(pool->user, sl->threads, sl->needs_gpu, &g)) {
+                if (dedup) pool->unclaim(pool->user, o->key);
+                at++;
+                continue;
+            }
+            sl->pool_held = 1;
+            sl->gpu = sl->needs_gpu ? g : -1;
+        } else if (sl->needs_gpu) {
             int g = 0;
             while (g < s->opt->gpus && s->gpu_busy[g]) g++;
             if (g == s->opt->gpus) {
@@ -573,12 +611,17 @@ static void schedule(sched *s) {
                 continue;
             }
             s->gpu_busy[g] = 1;
-            s->slots[i].gpu = g;
+            sl->gpu = g;
         }
+        sl->claimed = dedup;
         ready_remove_at(s, at);
-        if (launch(s, i) != 0 && s->slots[i].gpu >= 0) {
-            s->gpu_busy[s->slots[i].gpu] = 0;
-            s->slots[i].gpu = -1;
+        if (launch(s, i) != 0) { /* failed to start (already finished as failed) */
+            if (sl->pool_held) pool->release(pool->user, sl->threads, sl->gpu);
+            else if (sl->gpu >= 0) s->gpu_busy[sl->gpu] = 0;
+            if (sl->claimed) pool->unclaim(pool->user, o->key);
+            sl->pool_held = 0;
+            sl->claimed = 0;
+            sl->gpu = -1;
         }
         at = 0;
     }

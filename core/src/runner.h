@@ -38,6 +38,26 @@ typedef struct kiln_node_outcome {
 
 typedef void (*kiln_event_fn)(const json_t *event, void *user);
 
+/* An optional budget shared by several runs in one process (the API server runs many jobs
+ * at once). Every function is called from the run's own thread and must never block.
+ *  try_acquire: take `threads` CPU threads and, when want_gpu, one GPU (its index to
+ *               *gpu_out, else *gpu_out = -1). Returns 1 when taken, 0 when not now.
+ *  release:     give back what try_acquire took (threads, and gpu when >= 0).
+ *  claim:       (may be NULL) ask to compute the cacheable action `key`. Returns 1 when
+ *               this run may compute it, 0 while another run is computing it: the node
+ *               then waits and is served from the cache when that computation succeeds
+ *               (or claims it again when it did not), so concurrent runs with a common
+ *               prefix compute it once.
+ *  unclaim:     (with claim) the node holding `key` ended; its cache record, if any, is
+ *               written already. */
+typedef struct kiln_slot_pool {
+    int (*try_acquire)(void *user, int threads, int want_gpu, int *gpu_out);
+    void (*release)(void *user, int threads, int gpu);
+    int (*claim)(void *user, const char *key);
+    void (*unclaim)(void *user, const char *key);
+    void *user;
+} kiln_slot_pool;
+
 typedef struct kiln_run_options {
     int jobs;                        /* CPU-thread slots (>= 1)                          */
     int gpus;                        /* GPU slots; ops flagged NEEDS_GPU take one each   */
@@ -49,6 +69,9 @@ typedef struct kiln_run_options {
     kiln_event_fn on_event;          /* may be NULL                                      */
     void *user;
     volatile sig_atomic_t *cancel;   /* set non-zero (from a signal handler) to cancel   */
+    const kiln_slot_pool *pool;      /* optional (NULL: none): a budget shared with other
+                                        runs, on top of `jobs` and `gpus`; when set, GPU
+                                        indices come from the pool                       */
 } kiln_run_options;
 
 typedef struct kiln_run {
