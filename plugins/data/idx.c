@@ -83,6 +83,14 @@ int kiln_data_idx_read_header(kiln_data_stream *s, kiln_data_idx_header *h, kiln
         return kiln_data_error(err, KILN_EFORMAT, "%s: dimensions overflow the address space",
                                path);
     h->header_bytes = 4 + 4 * (size_t)h->ndim;
+    /* Deflate expands at most ~1032:1, so a gzip file cannot hold more than that: a header
+     * claiming more is caught before a huge allocation. */
+    if (kiln_data_stream_is_gzip(s) &&
+        (double)h->data_bytes > 1100.0 * (double)kiln_data_stream_file_size(s) + 4096)
+        return kiln_data_error(err, KILN_EFORMAT,
+                               "%s: the header declares %zu bytes of data, more than a gzip file "
+                               "of %" PRIu64 " bytes can hold (truncated or a wrong header)",
+                               path, h->data_bytes, kiln_data_stream_file_size(s));
     /* A plain file's size is known: catch truncation before allocating anything. */
     if (!kiln_data_stream_is_gzip(s)) {
         uint64_t want = (uint64_t)h->header_bytes + h->data_bytes;

@@ -242,6 +242,11 @@ TEST_CASE("data idx: bad headers and sizes name the file and the byte", "[data][
     CHECK_THAT(msg, Catch::Contains("truncated") && Catch::Contains("byte 12 (decompressed)") &&
                         Catch::Contains("ends at byte 17"));
 
+    // A header claiming far more than the gzip file could expand to.
+    write_file(t / "huge.gz", gzip_bytes(idx_file(0x08, {60000, 4000, 4000}, {1, 2, 3})));
+    CHECK(read_idx(t / "huge.gz", lab, &s, msg) == KILN_EFORMAT);
+    CHECK_THAT(msg, Catch::Contains("more than a gzip file of"));
+
     bytes longer = idx_file(0x08, {3, 2}, {1, 2, 3, 4, 5, 6, 7});  // one byte extra
     write_file(t / "long", longer);
     CHECK(read_idx(t / "long", lab, &s, msg) == KILN_EFORMAT);
