@@ -158,8 +158,7 @@ int kiln_data_npy_parse(const uint8_t *buf, size_t size, const char *name, kiln_
                 return hfail(&h, "expected a shape tuple '('");
             h.p++;
             for (;;) {
-                char *ep;
-                long long v;
+                int64_t v = 0;
                 skip_ws(&h);
                 if (h.p < h.e && *h.p == ')') {
                     h.p++;
@@ -167,15 +166,17 @@ int kiln_data_npy_parse(const uint8_t *buf, size_t size, const char *name, kiln_
                 }
                 if (h.p >= h.e || !isdigit((unsigned char)*h.p))
                     return hfail(&h, "expected a dimension (a non-negative integer)");
-                v = strtoll(h.p, &ep, 10);
-                if (ep > h.e || v < 0)
-                    return hfail(&h, "bad dimension");
+                /* Digits parsed by hand: the header is not NUL-terminated. */
+                while (h.p < h.e && isdigit((unsigned char)*h.p)) {
+                    if (v > (INT64_MAX - 9) / 10)
+                        return hfail(&h, "dimension too large");
+                    v = v * 10 + (*h.p++ - '0');
+                }
                 if (a.ndim == KILN_TENSOR_MAX_DIMS)
                     return hfail(&h, "too many dimensions (at most 8)");
                 a.shape[a.ndim++] = v;
                 if (kiln_data_mul_size(count, (size_t)v, &count))
                     return hfail(&h, "the shape overflows the address space");
-                h.p = ep;
                 skip_ws(&h);
                 if (h.p < h.e && *h.p == ',')
                     h.p++;

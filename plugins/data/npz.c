@@ -86,7 +86,7 @@ int kiln_data_zip_extract(const uint8_t *buf, size_t size, const char *path, con
         const uint8_t *c = buf + pos, *name, *x, *xend;
         uint16_t flags, method, nlen, xlen, clen;
         uint32_t crc;
-        uint64_t csize, usize, loff, doff;
+        uint64_t csize, usize, loff, doff, epos = pos; /* epos: this entry, for messages */
         if (pos > cd.offset + cd.size || cd.offset + cd.size - pos < 46 ||
             le32(c) != 0x02014b50u)
             return corrupt(err, path, pos, "bad central directory entry");
@@ -152,9 +152,12 @@ int kiln_data_zip_extract(const uint8_t *buf, size_t size, const char *path, con
         if (usize > SIZE_MAX)
             return kiln_data_error(err, KILN_ENOMEM, "%s: member '%s' is too large", path,
                                    member);
+        if (method == 8 && (double)usize > 1100.0 * (double)csize + 4096)
+            return corrupt(err, path, epos,
+                           "a deflated member declares more data than deflate can expand to");
         if (method == 0) {
             if (csize != usize)
-                return corrupt(err, path, pos, "stored member with different sizes");
+                return corrupt(err, path, epos, "stored member with different sizes");
             *data = buf + doff;
         } else {
             z_stream zs;
