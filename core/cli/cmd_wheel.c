@@ -1,0 +1,139 @@
+/* cmd_wheel.c -- `kiln wheel check FILE.whl... [--json]`: validate wheels from the command
+ * line with the checker behind the wheel.check op (plugins/wheel/check.h), the way people
+ * use `auditwheel show`. Built with the checker when plugins/wheel is (it defines
+ * KILN_HAVE_WHEEL_CHECK and links kiln_wheel_check into the kiln command); otherwise the
+ * command says so and fails.
+ *
+ * Exit status: 0 every wheel is valid, 1 one is not (or cannot be read), 2 usage error.
+ * Uses nothing of the other commands' helpers, so tests can link it alone. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifdef KILN_HAVE_WHEEL_CHECK
+#include "wheel/check.h"
+#endif
+
+int cmd_wheel(int argc, char **argv);
+
+static int wheel_usage(const char *fmt, ...) KILN_PRINTF(1, 2);
+static int wheel_usage(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "kiln wheel: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nUsage: kiln wheel check [--json] FILE.whl...\nTry 'kiln wheel --help'.\n");
+    va_end(ap);
+    return KILN_EXIT_USAGE;
+}
+
+#ifdef KILN_HAVE_WHEEL_CHECK
+/* The human summary of one report. */
+static void print_report(const char *path, const json_t *r) {
+    const json_t *errors = json_object_get(r, "errors"), *warnings = json_object_get(r, "warnings");
+    size_t nerr = json_array_size(errors), nwarn = json_array_size(warnings);
+    if (nerr) printf("%s: INVALID (%zu error%s", path, nerr, nerr == 1 ? "" : "s");
+    else printf("%s: valid (", path);
+    if (nerr && nwarn) printf(", ");
+    if (nwarn || !nerr) printf("%zu warning%s", nwarn, nwarn == 1 ? "" : "s");
+    printf(")\n");
+    const char *name = json_string_value(json_object_get(r, "name"));
+    const char *version = json_string_value(json_object_get(r, "version"));
+    const json_t *tags = json_object_get(r, "tags");
+    const json_t *rec = json_object_get(r, "record");
+    if (name || version || json_array_size(tags)) {
+        printf("  %s %s", name ? name : "?", version ? version : "?");
+        size_t i;
+        const json_t *t;
+        json_array_foreach(tags, i, t) printf("%s%s", i ? ", " : ", tags ", json_string_value(t));
+        if (rec)
+            printf(", %lld file%s, RECORD %lld/%lld verified", (long long)json_integer_value(json_object_get(r, "files")),
+                   json_integer_value(json_object_get(r, "files")) == 1 ? "" : "s",
+                   (long long)json_integer_value(json_object_get(rec, "verified")),
+                   (long long)json_integer_value(json_object_get(rec, "rows")));
+        printf("\n");
+    }
+    const json_t *platform = json_object_get(r, "platform");
+    const json_t *elfs = json_object_get(platform, "elf_files");
+    if (json_array_size(elfs)) {
+        const json_t *maxv = json_object_get(platform, "max_versions");
+        printf("  %zu ELF file%s; newest symbol versions:", json_array_size(elfs), json_array_size(elfs) == 1 ? "" : "s");
+        const char *key;
+        const json_t *v;
+        int any = 0;
+        json_object_foreach((json_t *)maxv, key, v) if (json_is_string(v)) {
+            printf(" %s_%s", key, json_string_value(v));
+            any = 1;
+        }
+        printf("%s\n", any ? "" : " none");
+        const char *sat = json_string_value(json_object_get(platform, "satisfied_tag"));
+        if (sat) printf("  most compatible platform tag it satisfies: %s\n", sat);
+    }
+    size_t i;
+    const json_t *item;
+    json_array_foreach(errors, i, item) {
+        printf("  error [%s] %s\n", json_string_value(json_object_get(item, "check")),
+               json_string_value(json_object_get(item, "message")));
+    }
+    json_array_foreach(warnings, i, item) {
+        printf("  warning [%s] %s\n", json_string_value(json_object_get(item, "check")),
+               json_string_value(json_object_get(item, "message")));
+    }
+}
+#endif
+
+int cmd_wheel(int argc, char **argv) {
+    if (argc < 2) return wheel_usage("missing subcommand (check)");
+    if (strcmp(argv[1], "check") != 0) return wheel_usage("unknown subcommand '%s' (expected check)", argv[1]);
+    int json_out = 0, nfiles = 0, options_done = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!options_done && strcmp(argv[i], "--") == 0) options_done = 1;
+        else if (!options_done && strcmp(argv[i], "--json") == 0) json_out = 1;
+        else if (!options_done && argv[i][0] == '-' && argv[i][1]) return wheel_usage("unknown option '%s'", argv[i]);
+        else nfiles++;
+    }
+    if (nfiles == 0) return wheel_usage("missing FILE.whl");
+#ifndef KILN_HAVE_WHEEL_CHECK
+    fprintf(stderr, "kiln wheel: this kiln was built without the wheel plugin (it needs libzip and libelf)\n");
+    return KILN_EXIT_FAIL;
+#else
+    int all_valid = 1;
+    json_t *reports = json_array();
+    options_done = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!options_done && strcmp(argv[i], "--") == 0) {
+            options_done = 1;
+            continue;
+        }
+        if (!options_done && strcmp(argv[i], "--json") == 0) continue;
+        json_t *r = kiln_wheel_check(argv[i], NULL, NULL);
+        if (!r) {
+            fprintf(stderr, "kiln wheel: out of memory checking %s\n", argv[i]);
+            json_decref(reports);
+            return KILN_EXIT_FAIL;
+        }
+        if (!json_is_true(json_object_get(r, "valid"))) all_valid = 0;
+        if (json_out) {
+            json_object_set_new(r, "path", json_string(argv[i]));
+            json_array_append_new(reports, r);
+        } else {
+            print_report(argv[i], r);
+            json_decref(r);
+        }
+    }
+    if (json_out) {
+        json_t *doc = json_pack("{s:b, s:o}", "valid", all_valid, "wheels", reports);
+        char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+        if (s) printf("%s\n", s);
+        free(s);
+        json_decref(doc);
+    } else {
+        json_decref(reports);
+    }
+    fflush(stdout);
+    return all_valid ? KILN_EXIT_OK : KILN_EXIT_FAIL;
+#endif
+}
