@@ -61,5 +61,6 @@ int cmd_cache(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_exec_node(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

@@ -82,6 +82,22 @@ static const kiln_command commands[] = {
      "Exit status: 0 ok, 1 the op failed, 2 bad spec, 3 plugin did not load, 4 outputs\n"
      "not stored, 143 cancelled.\n",
      cmd_exec_node},
+    {"export", "write a graph for another build system (Bazel): kiln export bazel",
+     "Usage: kiln export EXPORTER GRAPH.json -o DIR [--force] [--kiln PATH] [--option K=V]...\n\n"
+     "Validates and expands GRAPH.json as 'kiln run' does (the same errors as 'kiln\n"
+     "validate'), then has the exporter EXPORTER, from a plugin, write it into DIR.\n"
+     "'kiln export bazel' writes a Bazel workspace: one target per node instance whose\n"
+     "action runs 'kiln exec-node'; DIR/README.md says how to build it and share caches.\n\n"
+     "  -o, --out DIR     where to write; created when missing; must be empty\n"
+     "      --force       write into a non-empty DIR: entries the export writes replace\n"
+     "                    those of the same name, other entries stay\n"
+     "      --kiln PATH   the kiln binary the export runs nodes with (default: this one;\n"
+     "                    plugins: the ones this kiln loads)\n"
+     "      --option K=V  an exporter option; bazel: data=link links the graph's input\n"
+     "                    files into DIR/data instead of copying them\n\n"
+     "Exit status: 0 exported, 1 invalid graph or the export failed, 2 usage error (bad\n"
+     "option, unknown exporter, DIR is a file or not empty).\n",
+     cmd_export},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

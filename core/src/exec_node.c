@@ -3,9 +3,13 @@
  * Steps, each with its own exit status:
  *   1. signals and the events fd (CLOEXEC, so nothing the op spawns inherits it);
  *   2. read and check the spec, field by field (2 on any problem, the message names the
- *      spec file and the field);
+ *      spec file and the field); with "relative_paths", relative paths in it are made
+ *      absolute against the current directory first (a Bazel action's spec names the
+ *      files of its sandbox so);
  *   3. load ONLY the spec's plugin through the production loader (3 when refused) and
  *      find the op (2 when the plugin has no such op); check the params against its schema;
+ *      check input-file params against "file_digests" when given; fill a missing
+ *      "digest" of an input's info with the input file's sha256;
  *   4. make work_dir/out and work_dir/scratch fresh, the checkpoint dir if missing;
  *   5. run the op (1 on failure, 143 when cancelled); the outputs it wrote are discarded
  *      on failure;
@@ -142,6 +146,7 @@ typedef struct run_state {
     json_t *spec_outputs;       /* borrowed from spec, or NULL */
     json_t *output_paths;       /* borrowed from spec, or NULL */
     int threads;                /* 0: not given */
+    int relative_paths;         /* spec's "relative_paths": relative paths are against the cwd */
     char *checkpoint_dir;       /* owned */
     char *out_dir, *scratch_dir;/* owned */
     kiln_registry *reg;         /* owned */
@@ -187,6 +192,34 @@ static int req_string(run_state *st, const char *field, const char **out, int ab
     return 0;
 }
 
+/* Replaces the relative path string at `obj[key]` (when it is one) by its absolute form
+ * against the current directory. Anything else is left for the field checks to judge. */
+static void absolutize_member(json_t *obj, const char *key) {
+    const char *s = json_string_value(json_object_get(obj, key));
+    if (!s || !*s || s[0] == '/') return;
+    char *abs = kiln_path_absolute(NULL, s);
+    json_object_set_new(obj, key, json_string(abs));
+    free(abs);
+}
+
+/* With "relative_paths": true, relative paths in the spec are relative to the directory
+ * exec-node runs in: top-level
+ * path fields, inputs' "path", output_paths. (Input-file params are resolved once the
+ * op's schema says which params name files: see check_spec_against_op.) */
+static void absolutize_paths(json_t *spec) {
+    static const char *const fields[] = {"plugin_path", "work_dir", "checkpoint_dir", "store"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) absolutize_member(spec, fields[i]);
+    const char *port;
+    json_t *v;
+    json_object_foreach(json_object_get(spec, "inputs"), port, v) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(v, i, item) absolutize_member(item, "path");
+    }
+    json_t *paths = json_object_get(spec, "output_paths");
+    json_object_foreach(paths, port, v) absolutize_member(paths, port);
+}
+
 /* Step 2, part one: the fields that do not need the op. */
 static int read_spec(run_state *st) {
     kiln_error err = {0};
@@ -195,6 +228,10 @@ static int read_spec(run_state *st) {
     if (!json_is_object(st->spec))
         return failf(st, EXIT_BAD_SPEC, "spec %s: expected a JSON object at the top, got %s", st->spec_path,
                      json_kind(st->spec));
+    json_t *rel = json_object_get(st->spec, "relative_paths");
+    if (rel && !json_is_boolean(rel)) return SPEC_FIELD(st, "relative_paths", "a boolean", rel);
+    st->relative_paths = json_is_true(rel);
+    if (st->relative_paths) absolutize_paths(st->spec);
     /* job and node first: every later event can carry them. */
     int rc;
     if ((rc = opt_string(st, "job", &st->job, 0)) || (rc = opt_string(st, "node", &st->node, 0))) return rc;
@@ -253,6 +290,56 @@ static void port_names(const kiln_port_def *ports, char *buf, size_t len) {
         used += (size_t)w;
     }
     if (!buf[0]) snprintf(buf, len, "none");
+}
+
+/* Input files, after the op is known: with "relative_paths", input-file params given as
+ * relative paths become absolute (against the current directory); each "file_digests" entry {"param": "<sha256>"}
+ * must name an input-file param whose file has that sha256 (a Bazel action checks that
+ * the labelled data file is the one the graph was planned with); an input's "info" without
+ * "digest" gets the sha256 of the input file, so input_info reads as under `kiln run`. */
+static int check_input_files(run_state *st) {
+    const char *name;
+    json_t *v;
+    json_t *params = st->params;
+    json_object_foreach(params, name, v) {
+        if (st->relative_paths && kiln_schema_is_input_file(st->op->schema, name)) absolutize_member(params, name);
+    }
+    json_t *digests = json_object_get(st->spec, "file_digests");
+    if (digests && !json_is_object(digests))
+        return SPEC_FIELD(st, "file_digests", "an object {\"param\": \"<sha256>\"}", digests);
+    json_object_foreach(digests, name, v) {
+        const char *path = json_string_value(json_object_get(params, name));
+        if (!kiln_schema_is_input_file(st->op->schema, name) || !path)
+            return failf(st, EXIT_BAD_SPEC, "spec %s: field 'file_digests/%s': op '%s' has no input-file param '%s' in params",
+                         st->spec_path, name, st->op->def->name, name);
+        if (!json_is_string(v) || !kiln_is_digest(json_string_value(v)))
+            return failf(st, EXIT_BAD_SPEC, "spec %s: field 'file_digests/%s': expected a sha256 (64 lowercase hex), got %s",
+                         st->spec_path, name, json_kind(v));
+        char hex[65];
+        kiln_error err = {0};
+        if (kiln_sha256_file(path, hex, NULL, &err) != 0)
+            return failf(st, EXIT_BAD_SPEC, "spec %s: field 'file_digests/%s': %s", st->spec_path, name, err.message);
+        if (strcmp(hex, json_string_value(v)) != 0)
+            return failf(st, EXIT_BAD_SPEC,
+                         "spec %s: field 'file_digests/%s': %s has sha256 %s, expected %s (the file changed after the "
+                         "graph was planned)",
+                         st->spec_path, name, path, hex, json_string_value(v));
+    }
+    json_object_foreach(st->inputs, name, v) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(v, i, item) {
+            json_t *info = json_object_get(item, "info");
+            if (!json_is_object(info) || json_object_get(info, "digest")) continue;
+            char hex[65];
+            kiln_error err = {0};
+            if (kiln_sha256_file(json_string_value(json_object_get(item, "path")), hex, NULL, &err) != 0)
+                return failf(st, EXIT_BAD_SPEC, "spec %s: field 'inputs/%s/%zu/path': %s", st->spec_path, name, i,
+                             err.message);
+            json_object_set_new(info, "digest", json_string(hex));
+        }
+    }
+    return 0;
 }
 
 /* Step 2, part two: the fields checked against the op's declaration. */
@@ -329,6 +416,9 @@ static int check_spec_against_op(run_state *st) {
             return failf(st, EXIT_BAD_SPEC, "spec %s: field 'output_paths/%s': expected an absolute path, got %s",
                          st->spec_path, port, json_kind(v));
     }
+
+    int rc = check_input_files(st);
+    if (rc) return rc;
 
     /* Params: the caller filled defaults; checking again costs little and catches a spec
      * written by hand or by an older planner. */

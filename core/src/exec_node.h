@@ -12,7 +12,14 @@
  *    "checkpoint_dir": "/abs/dir",                survives retries
  *    "threads": 2,
  *    "store": "/abs/KILN_HOME",                   optional: put outputs into this CAS
- *    "output_paths": {"port": "/abs/file"}}       optional: also copy outputs here (Bazel)
+ *    "output_paths": {"port": "/abs/file"},       optional: also copy outputs here (Bazel)
+ *    "file_digests": {"param": "<sha256>"},       optional: input-file params must hash so
+ *    "relative_paths": true}                      optional, default false: see below
+ *
+ * With "relative_paths", every path above may be relative: it is taken relative to the
+ * directory exec-node runs in (a Bazel action names the files of its sandbox so; input-file
+ * params included). An input's "info" without "digest" gets the input file's sha256, so ops
+ * see the same input_info with or without a store.
  *
  * Events (events.h) go as JSON lines to `events_fd` (-1: none); the last one is a "result".
  * Plugin log lines also go to stderr, which the caller captures into the node's log.
