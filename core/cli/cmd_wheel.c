@@ -49,11 +49,12 @@ static void print_report(const char *path, const json_t *r) {
         size_t i;
         const json_t *t;
         json_array_foreach(tags, i, t) printf("%s%s", i ? ", " : ", tags ", json_string_value(t));
-        if (rec)
-            printf(", %lld file%s, RECORD %lld/%lld verified", (long long)json_integer_value(json_object_get(r, "files")),
-                   json_integer_value(json_object_get(r, "files")) == 1 ? "" : "s",
-                   (long long)json_integer_value(json_object_get(rec, "verified")),
-                   (long long)json_integer_value(json_object_get(rec, "rows")));
+        if (rec) {
+            long long files = (long long)json_integer_value(json_object_get(r, "files"));
+            long long verified = (long long)json_integer_value(json_object_get(rec, "verified"));
+            printf(", %lld file%s, %lld RECORD hash%s verified", files, files == 1 ? "" : "s", verified,
+                   verified == 1 ? "" : "es");
+        }
         printf("\n");
     }
     const json_t *platform = json_object_get(r, "platform");

@@ -578,11 +578,25 @@ static void check_names_match(checker *ck, const char *what_a, const char *name_
         error(ck, check, NULL, "the %s name '%s' does not match the %s name '%s'", what_a, name_a, what_b, name_b);
 }
 
+/* Drops trailing ".0" release components of a normalised version ("1.0.0rc1" -> "1rc1"):
+ * PEP 440 compares 1.0 and 1.0.0 equal. */
+static void drop_trailing_zeros(char *v) {
+    char *r = strchr(v, '!');
+    r = r ? r + 1 : v;
+    char *end = r;
+    while ((*end >= '0' && *end <= '9') || (*end == '.' && end[1] >= '0' && end[1] <= '9')) end++;
+    char *cut = end;
+    while (cut - r >= 2 && cut[-1] == '0' && cut[-2] == '.') cut -= 2;
+    if (cut != end) memmove(cut, end, strlen(end) + 1);
+}
+
 static void check_versions_match(checker *ck, const char *what_a, const char *va, const char *what_b, const char *vb,
                                  const char *check) {
     char na[KILN_WHEEL_NAME_MAX + 1], nb[KILN_WHEEL_NAME_MAX + 1];
     if (kiln_wheel_version_normalize(va, na, sizeof na, NULL) || kiln_wheel_version_normalize(vb, nb, sizeof nb, NULL))
         return;
+    drop_trailing_zeros(na);
+    drop_trailing_zeros(nb);
     if (strcmp(na, nb) != 0)
         error(ck, check, NULL, "the %s version '%s' does not match the %s version '%s'", what_a, va, what_b, vb);
 }
