@@ -62,5 +62,13 @@ int cmd_show(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_exec_node(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
+int cmd_jobs(int argc, char **argv);
+int cmd_job(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+int cmd_retry(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 #endif

@@ -98,6 +98,114 @@ static const kiln_command commands[] = {
      "Exit status: 0 exported, 1 invalid graph or the export failed, 2 usage error (bad\n"
      "option, unknown exporter, DIR is a file or not empty).\n",
      cmd_export},
+    {"serve", "run the REST control plane: jobs over HTTP, live events, SQLite job store",
+     "Usage: kiln serve [options]\n\n"
+     "Serves the HTTP API of docs/api.md (api/openapi.yaml): graphs submitted as jobs run\n"
+     "through the same scheduler as 'kiln run', several at once within one budget of CPU and\n"
+     "GPU slots, sharing one cache. Jobs, node states and events are committed to SQLite\n"
+     "(<home>/api/jobs.db) before they are shown. Jobs a previous server left queued or\n"
+     "running (killed, crashed) are marked interrupted at start; 'kiln retry ID' resumes them.\n\n"
+     "      --host ADDR          address to bind (default 127.0.0.1); an address that is not\n"
+     "                           loopback is refused without --token-file\n"
+     "      --port N             TCP port (default 8080; 0 picks a free one)\n"
+     "      --port-file FILE     write the bound port to FILE once listening\n"
+     "      --token-file FILE    require 'Authorization: Bearer TOKEN' on every POST; TOKEN\n"
+     "                           is FILE's first line (at least 16 characters)\n"
+     "      --auth-reads         require the token on GET routes too (not GET /healthz)\n"
+     "      --max-body BYTES     larger request bodies get 413 (default 1048576)\n"
+     "      --max-connections N  connections at once (default 256)\n"
+     "      --timeout S          close connections idle for S seconds; a request body must\n"
+     "                           arrive within 2*S (default 30)\n"
+     "  -j, --jobs N             CPU-thread slots shared by all jobs (default: cores)\n"
+     "      --gpus N             GPU slots (default: $KILN_GPUS, else /dev/nvidiaN count)\n"
+     "      --max-jobs N         jobs running at once (default: 2 x slots, at least 4)\n"
+     "      --http-threads N     HTTP threads (default: cores)\n"
+     "      --grace S            seconds between SIGTERM and SIGKILL for stopped nodes (5)\n"
+     "      --on-stop cancel|finish  on SIGTERM/SIGINT, cancel running jobs (default; they\n"
+     "                           end 'interrupted') or let them finish\n"
+     "      --stop-timeout S     with --on-stop finish: cancel what still runs after S (60)\n"
+     "      --keepalive S        event streams get a comment every S seconds (15)\n"
+     "      --db FILE            job database (default <home>/api/jobs.db)\n"
+     "      --db-sync normal|full  normal (default): a commit survives the server being\n"
+     "                           killed; full: also an OS crash (fsync on every commit)\n"
+     "      --home DIR           state directory (default: $KILN_HOME, else\n"
+     "                           $XDG_CACHE_HOME/kiln, else ~/.cache/kiln)\n"
+     "      --routes             print the route table and exit\n\n"
+     "SIGTERM/SIGINT stop it cleanly: no new connections, queued jobs marked interrupted,\n"
+     "running jobs cancelled or finished (--on-stop), event streams ended, database closed.\n"
+     "Exit status: 0 after a clean stop, 1 could not start, 2 usage error or refused bind.\n",
+     cmd_serve},
+    {"submit", "submit a graph to a kiln server as a job",
+     "Usage: kiln submit [--name NAME] [--label KEY=VALUE]... [--watch] [--json] GRAPH.json\n\n"
+     "Sends GRAPH.json to the server (POST /v1/jobs) and prints the new job's id. The server\n"
+     "validates it first: an invalid graph is refused with every error, as 'kiln validate'\n"
+     "prints them. Relative input files resolve against GRAPH.json's directory, on the\n"
+     "server's file system.\n\n"
+     "      --name NAME        job name (default: the graph's \"name\")\n"
+     "      --label K=V        a label to filter jobs by ('kiln jobs --label K=V'); repeatable\n"
+     "      --watch            then follow the job as 'kiln watch' does (and exit as it does)\n"
+     "      --json             print the job as JSON instead of its id\n"
+     "      --server URL       the server (default: $KILN_SERVER, else http://127.0.0.1:8080)\n"
+     "      --token-file FILE  bearer token (default: $KILN_TOKEN_FILE, else $KILN_TOKEN)\n\n"
+     "Exit status: 0 accepted, 1 refused (invalid graph...), 2 usage error or no server.\n",
+     cmd_submit},
+    {"jobs", "list a kiln server's jobs",
+     "Usage: kiln jobs [--state STATE] [--label KEY=VALUE]... [--limit N] [--all] [--json]\n\n"
+     "Lists jobs, newest first: id, state, creation time, instances, name.\n\n"
+     "      --state STATE      only jobs in STATE: queued, running, succeeded, failed,\n"
+     "                         cancelled or interrupted\n"
+     "      --label K=V        only jobs with this label (repeatable: all must match)\n"
+     "      --limit N          jobs per page (default 50, at most 1000)\n"
+     "      --all              every page, not just the first\n"
+     "      --json             print the jobs as a JSON array\n"
+     "      --server URL, --token-file FILE  as for 'kiln submit'\n",
+     cmd_jobs},
+    {"job", "show one job of a kiln server: state, timings, every node instance",
+     "Usage: kiln job [--json] ID\n\n"
+     "Prints the job's state, timings, labels and error, then every node instance with its\n"
+     "state, progress, duration, outputs (artifact digests), latest metrics and error.\n\n"
+     "      --json             print the job document (GET /v1/jobs/ID) as JSON\n"
+     "      --server URL, --token-file FILE  as for 'kiln submit'\n",
+     cmd_job},
+    {"cancel", "cancel a queued or running job on a kiln server",
+     "Usage: kiln cancel [--watch] [--json] ID\n\n"
+     "A queued job is cancelled at once; a running job's nodes are stopped (SIGTERM, then\n"
+     "SIGKILL) and it ends 'cancelled'. Finished results stay in the cache.\n\n"
+     "      --watch            then follow the job until it ends\n"
+     "      --json             print the job as JSON\n"
+     "      --server URL, --token-file FILE  as for 'kiln submit'\n\n"
+     "Exit status: 0 done, 1 no such job or it has ended already, 2 usage error or no server.\n",
+     cmd_cancel},
+    {"retry", "run a failed, cancelled or interrupted job again; the cache skips what finished",
+     "Usage: kiln retry [--watch] [--json] ID\n\n"
+     "Queues the job again with its graph re-validated and re-planned: instances whose\n"
+     "results are cached are not run again, so only what failed, was cancelled or was\n"
+     "interrupted (and what depends on it) runs.\n\n"
+     "      --watch            then follow the job as 'kiln watch' does (and exit as it does)\n"
+     "      --json             print the job as JSON\n"
+     "      --server URL, --token-file FILE  as for 'kiln submit'\n\n"
+     "Exit status: 0 queued, 1 no such job, still running or succeeded, invalid graph,\n"
+     "2 usage error or no server.\n",
+     cmd_retry},
+    {"logs", "print the log of a node of a job on a kiln server",
+     "Usage: kiln logs [--tail N] [--offset BYTES] [-f] ID NODE\n\n"
+     "Prints the output (stdout and stderr) of NODE, an instance name like 'train[lr=0.1]' or\n"
+     "a node with one instance. A running node's log is read as it is written.\n\n"
+     "      --tail N           only the last N lines\n"
+     "      --offset BYTES     from this byte on\n"
+     "  -f, --follow           keep printing while the node (and its job) runs\n"
+     "      --server URL, --token-file FILE  as for 'kiln submit'\n",
+     cmd_logs},
+    {"watch", "follow a job on a kiln server live until it ends",
+     "Usage: kiln watch [--json] ID\n\n"
+     "Follows the job's event stream (GET /v1/jobs/ID/events): the live progress view of\n"
+     "'kiln run', then the job's summary. Reconnects where it left off if the connection\n"
+     "drops.\n\n"
+     "      --json             print the events as JSON lines instead\n"
+     "      --server URL, --token-file FILE  as for 'kiln submit'\n\n"
+     "Exit status: 0 the job succeeded, 1 it failed (or no such job), 2 usage error or no\n"
+     "server, 130 it was cancelled or interrupted.\n",
+     cmd_watch},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
