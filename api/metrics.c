@@ -113,6 +113,19 @@ static void put(buf *b, const char *fmt, ...) {
     }
 }
 
+/* Writes method="M",route="P" for route r into out. */
+static const char *route_labels(const kiln_api_metrics *m, size_t r, char *out, size_t len) {
+    if (r >= m->nroutes) {
+        snprintf(out, len, "method=\"\",route=\"unmatched\"");
+        return out;
+    }
+    const char *name = m->routes[r];
+    const char *sp = strchr(name, ' ');
+    if (!sp) snprintf(out, len, "method=\"\",route=\"%s\"", name);
+    else snprintf(out, len, "method=\"%.*s\",route=\"%s\"", (int)(sp - name), name, sp + 1);
+    return out;
+}
+
 char *kiln_api_metrics_render(kiln_api_metrics *m, const kiln_api_gauges *g, size_t *len_out) {
     buf b = {0};
     put(&b, "# HELP kiln_jobs Jobs in the job store by state.\n# TYPE kiln_jobs gauge\n");
@@ -147,15 +160,16 @@ char *kiln_api_metrics_render(kiln_api_metrics *m, const kiln_api_gauges *g, siz
     put(&b, "# HELP kiln_http_requests_total HTTP requests by route and status.\n"
             "# TYPE kiln_http_requests_total counter\n");
     for (size_t r = 0; r <= m->nroutes; r++) {
-        const char *name = r < m->nroutes ? m->routes[r] : "unmatched";
+        char name[160];
+        route_labels(m, r, name, sizeof name);
         for (size_t s = 0; s < NSTATUS; s++) {
             uint_fast64_t n = atomic_load_explicit(&m->per_route[r].by_status[s], memory_order_relaxed);
             if (!n) continue;
             if (s < NSTATUS - 1)
-                put(&b, "kiln_http_requests_total{route=\"%s\",status=\"%u\"} %llu\n", name, status_codes[s],
+                put(&b, "kiln_http_requests_total{%s,status=\"%u\"} %llu\n", name, status_codes[s],
                     (unsigned long long)n);
             else
-                put(&b, "kiln_http_requests_total{route=\"%s\",status=\"other\"} %llu\n", name, (unsigned long long)n);
+                put(&b, "kiln_http_requests_total{%s,status=\"other\"} %llu\n", name, (unsigned long long)n);
         }
     }
     put(&b, "# HELP kiln_http_request_duration_seconds HTTP request latency by route.\n"
@@ -164,18 +178,19 @@ char *kiln_api_metrics_render(kiln_api_metrics *m, const kiln_api_gauges *g, siz
         const route_metrics *rm = &m->per_route[r];
         uint_fast64_t count = atomic_load_explicit(&rm->count, memory_order_relaxed);
         if (!count) continue;
-        const char *name = r < m->nroutes ? m->routes[r] : "unmatched";
+        char name[160];
+        route_labels(m, r, name, sizeof name);
         uint_fast64_t cum = 0;
         for (size_t k = 0; k < NBUCKETS; k++) {
             cum += atomic_load_explicit(&rm->bucket[k], memory_order_relaxed);
-            put(&b, "kiln_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n", name, buckets[k],
+            put(&b, "kiln_http_request_duration_seconds_bucket{%s,le=\"%g\"} %llu\n", name, buckets[k],
                 (unsigned long long)cum);
         }
-        put(&b, "kiln_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n", name,
+        put(&b, "kiln_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n", name,
             (unsigned long long)count);
-        put(&b, "kiln_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", name,
+        put(&b, "kiln_http_request_duration_seconds_sum{%s} %.6f\n", name,
             (double)atomic_load_explicit(&rm->sum_ns, memory_order_relaxed) / 1e9);
-        put(&b, "kiln_http_request_duration_seconds_count{route=\"%s\"} %llu\n", name, (unsigned long long)count);
+        put(&b, "kiln_http_request_duration_seconds_count{%s} %llu\n", name, (unsigned long long)count);
     }
     *len_out = b.len;
     return b.data;

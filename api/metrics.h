@@ -9,8 +9,9 @@
 
 typedef struct kiln_api_metrics kiln_api_metrics;
 
-/* Metrics for the given route names (borrowed; they must outlive the object), plus one
- * implicit route "unmatched" at index nroutes. Returns NULL when out of memory. */
+/* Metrics for the given routes, each named "METHOD PATH" (borrowed; they must outlive the
+ * object), plus one implicit route "unmatched" at index nroutes. Series carry the labels
+ * method="METHOD",route="PATH". Returns NULL when out of memory. */
 kiln_api_metrics *kiln_api_metrics_new(const char *const *routes, size_t nroutes);
 
 void kiln_api_metrics_free(kiln_api_metrics *m);

@@ -49,10 +49,11 @@ static const route routes[] = {
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
+/* "METHOD PATH" of each route, for the metrics' labels. */
 static const char *const route_names[NROUTES] = {
-    "/healthz", "/metrics", "/v1/plugins", "/v1/validate", "/v1/jobs", "/v1/jobs",
-    "/v1/jobs/{id}", "/v1/jobs/{id}/cancel", "/v1/jobs/{id}/retry", "/v1/jobs/{id}/events",
-    "/v1/jobs/{id}/nodes/{node}/log", "/v1/artifacts/{digest}"};
+    "GET /healthz", "GET /metrics", "GET /v1/plugins", "POST /v1/validate", "POST /v1/jobs", "GET /v1/jobs",
+    "GET /v1/jobs/{id}", "POST /v1/jobs/{id}/cancel", "POST /v1/jobs/{id}/retry", "GET /v1/jobs/{id}/events",
+    "GET /v1/jobs/{id}/nodes/{node}/log", "GET /v1/artifacts/{digest}"};
 
 struct kiln_api_server {
     kiln_api_ctx ctx;
@@ -207,6 +208,11 @@ static enum MHD_Result begin(kiln_api_server *srv, struct MHD_Connection *c, con
         if (allow[0]) {
             snprintf(msg, sizeof msg, "%s is not allowed on %.300s; allowed: %s", method, url, allow);
             return respond_error(c, rs, 405, "method_not_allowed", MHD_HTTP_HEADER_ALLOW, allow, msg);
+        }
+        if (strncmp(url, "/v1/artifacts/", 14) == 0) { /* "a/../b", "x%2Fy": never a path, always a bad digest */
+            snprintf(msg, sizeof msg, "expected /v1/artifacts/DIGEST with a sha256 digest of 64 hex characters, got %.300s",
+                     url);
+            return respond_error(c, rs, 400, "bad_digest", NULL, NULL, msg);
         }
         snprintf(msg, sizeof msg, "no route %.300s (see api/openapi.yaml)", url);
         return respond_error(c, rs, 404, "not_found", NULL, NULL, msg);
