@@ -1135,6 +1135,18 @@ static void check_platform(checker *ck) {
 /* The file name                                                                             */
 /* ---------------------------------------------------------------------------------------- */
 
+/* 1 when the '.'-joined set holds item. */
+static int set_has(const char *set, const char *item) {
+    size_t n = strlen(item);
+    for (const char *p = set; *p;) {
+        const char *dot = strchr(p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen(p);
+        if (len == n && strncmp(p, item, n) == 0) return 1;
+        p += len + (dot ? 1 : 0);
+    }
+    return 0;
+}
+
 /* A file name from the contents: {escaped name}-{version}-{compressed tags}.whl. */
 static json_t *derived_file_name(checker *ck) {
     char name[KILN_WHEEL_NAME_MAX + 1], version[KILN_WHEEL_NAME_MAX + 1], esc[KILN_WHEEL_NAME_MAX + 1];
@@ -1159,13 +1171,11 @@ static json_t *derived_file_name(checker *ck) {
         *d2 = '\0';
         fields[2] = d2 + 1;
         for (int k = 0; k < 3; k++) {
-            char needle[260];
-            snprintf(needle, sizeof needle, ".%s.", fields[k]);
-            char hay[260];
-            snprintf(hay, sizeof hay, ".%s.", parts[k]);
-            if (strstr(hay, needle)) continue;
-            size_t used = strlen(parts[k]);
-            snprintf(parts[k] + used, sizeof parts[k] - used, "%s%s", used ? "." : "", fields[k]);
+            if (set_has(parts[k], fields[k])) continue;
+            size_t used = strlen(parts[k]), add = strlen(fields[k]);
+            if (used + add + 2 > sizeof parts[k]) continue;
+            if (used) parts[k][used++] = '.';
+            memcpy(parts[k] + used, fields[k], add + 1);
         }
     }
     if (!parts[0][0]) return NULL;
