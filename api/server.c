@@ -1,10 +1,11 @@
 /* server.c -- libmicrohttpd glue: the route table, request bodies and their limits,
  * authentication, per-request metrics, start and clean shutdown (see server.h).
  *
- * A request is handled in the access handler's first call when it has no body (every GET
- * and body-less POST); otherwise the body is gathered, up to cfg.max_body, and the handler
- * runs on the final call. Errors that need no body (unknown route, wrong method, missing
- * token, a declared Content-Length over the limit) are answered at once. */
+ * The access handler's first call routes the request and checks the method, the token and
+ * a declared Content-Length; the body (if any) is gathered up to cfg.max_body; the handler
+ * runs on the final call. Responses are queued only then -- libmicrohttpd closes a
+ * connection whose response was queued in the first call -- except when a body follows
+ * that must not be read (413, or an error for a request with a body). */
 #include "server.h"
 
 #include <arpa/inet.h>
@@ -68,6 +69,7 @@ typedef struct req_state {
     unsigned status;     /* what was queued                           */
     int responded;
     int too_large;
+    kiln_http_resp pending; /* an error decided before the body was read */
     char *body;
     size_t len, cap;
     char *segs;          /* owned copy of the path, cut into segments */
@@ -154,12 +156,17 @@ static enum MHD_Result queue(struct MHD_Connection *c, req_state *rs, kiln_http_
     return r;
 }
 
+/* Sets the request's pending error response (queued by the caller). */
+static void set_error(req_state *rs, unsigned status, const char *code, const char *extra_header,
+                      const char *extra_value, const char *msg) {
+    kiln_http_error(&rs->pending, status, code, NULL, "%s", msg);
+    if (extra_header) kiln_http_add_header(&rs->pending, extra_header, extra_value);
+}
+
 static enum MHD_Result respond_error(struct MHD_Connection *c, req_state *rs, unsigned status, const char *code,
                                      const char *extra_header, const char *extra_value, const char *msg) {
-    kiln_http_resp resp = {0};
-    kiln_http_error(&resp, status, code, NULL, "%s", msg);
-    if (extra_header) kiln_http_add_header(&resp, extra_header, extra_value);
-    return queue(c, rs, &resp);
+    set_error(rs, status, code, extra_header, extra_value, msg);
+    return queue(c, rs, &rs->pending);
 }
 
 static enum MHD_Result dispatch(kiln_api_server *srv, struct MHD_Connection *c, req_state *rs) {
@@ -178,7 +185,17 @@ static int has_body(struct MHD_Connection *c, uint64_t *declared) {
     return te != NULL;
 }
 
-/* The first call for a request: route, method, token, declared size. */
+/* An error found in the first call: answered at once when a body follows (libmicrohttpd
+ * then closes the connection instead of reading the body), else on the next call, which
+ * keeps the connection alive (a response queued in the first call always closes it). */
+static enum MHD_Result decided(struct MHD_Connection *c, req_state *rs) {
+    uint64_t declared = 0;
+    if (has_body(c, &declared)) return queue(c, rs, &rs->pending);
+    return MHD_YES;
+}
+
+/* The first call for a request: route, method, token, declared size. Nothing is answered
+ * here unless the body must not be read. */
 static enum MHD_Result begin(kiln_api_server *srv, struct MHD_Connection *c, const char *url, const char *method,
                              req_state *rs) {
     const kiln_api_ctx *ctx = &srv->ctx;
@@ -207,15 +224,18 @@ static enum MHD_Result begin(kiln_api_server *srv, struct MHD_Connection *c, con
         char msg[512];
         if (allow[0]) {
             snprintf(msg, sizeof msg, "%s is not allowed on %.300s; allowed: %s", method, url, allow);
-            return respond_error(c, rs, 405, "method_not_allowed", MHD_HTTP_HEADER_ALLOW, allow, msg);
+            set_error(rs, 405, "method_not_allowed", MHD_HTTP_HEADER_ALLOW, allow, msg);
+            return decided(c, rs);
         }
         if (strncmp(url, "/v1/artifacts/", 14) == 0) { /* "a/../b", "x%2Fy": never a path, always a bad digest */
             snprintf(msg, sizeof msg, "expected /v1/artifacts/DIGEST with a sha256 digest of 64 hex characters, got %.300s",
                      url);
-            return respond_error(c, rs, 400, "bad_digest", NULL, NULL, msg);
+            set_error(rs, 400, "bad_digest", NULL, NULL, msg);
+            return decided(c, rs);
         }
         snprintf(msg, sizeof msg, "no route %.300s (see api/openapi.yaml)", url);
-        return respond_error(c, rs, 404, "not_found", NULL, NULL, msg);
+        set_error(rs, 404, "not_found", NULL, NULL, msg);
+        return decided(c, rs);
     }
     const route *r = &routes[rs->route];
     rs->req.conn = c;
@@ -224,18 +244,20 @@ static enum MHD_Result begin(kiln_api_server *srv, struct MHD_Connection *c, con
     int needs_token = !r->open && (strcmp(r->method, "POST") == 0 || ctx->auth.reads);
     if (needs_token &&
         !kiln_api_auth_ok(&ctx->auth, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)))
-        return respond_error(c, rs, 401, "unauthorized", MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"kiln\"",
-                             "missing or wrong bearer token (Authorization: Bearer <token>)");
+    {
+        set_error(rs, 401, "unauthorized", MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"kiln\"",
+                  "missing or wrong bearer token (Authorization: Bearer <token>)");
+        return decided(c, rs);
+    }
     uint64_t declared = 0;
-    int body = has_body(c, &declared);
+    has_body(c, &declared);
     if (declared > ctx->cfg.max_body) {
         char msg[160];
         snprintf(msg, sizeof msg, "request body of %llu bytes is over the limit of %zu bytes",
                  (unsigned long long)declared, ctx->cfg.max_body);
-        return respond_error(c, rs, 413, "body_too_large", NULL, NULL, msg);
+        return respond_error(c, rs, 413, "body_too_large", NULL, NULL, msg); /* without reading it */
     }
-    if (!body) return dispatch(srv, c, rs);
-    return MHD_YES; /* the body follows */
+    return MHD_YES; /* the handler runs once the (possibly empty) body is in */
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -277,6 +299,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         rs->body[rs->len] = '\0';
         return MHD_YES;
     }
+    if (rs->pending.r) return queue(c, rs, &rs->pending);
     if (rs->too_large) {
         char msg[160];
         snprintf(msg, sizeof msg, "request body is over the limit of %zu bytes", srv->ctx.cfg.max_body);
@@ -292,6 +315,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     req_state *rs = *con_cls;
     if (!rs) return;
     kiln_api_metrics_request(srv->ctx.metrics, rs->route, rs->responded ? rs->status : 499, mono_now() - rs->t0);
+    if (rs->pending.r) MHD_destroy_response(rs->pending.r);
     free(rs->body);
     free(rs->segs);
     free(rs);

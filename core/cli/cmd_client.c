@@ -56,7 +56,7 @@ static int call(const char *cmd, kiln_api_client *cl, const char *method, const 
         size_t i;
         const json_t *e;
         json_array_foreach(errors, i, e) fprintf(stderr, "%s\n", json_string_value(e));
-        int rc = out->status == 401 ? KILN_EXIT_USAGE : KILN_EXIT_FAIL;
+        int rc = KILN_EXIT_FAIL;
         kiln_api_reply_free(out);
         return rc;
     }
@@ -469,7 +469,7 @@ int cmd_logs(int argc, char **argv) {
             offset = (off ? strtol(off, NULL, 10) : offset) + (long)r.len;
         } else if (!(follow && r.status == 404 && strstr(kiln_api_reply_message(&r), "has no log"))) {
             fprintf(stderr, "kiln logs: %s (HTTP %ld)\n", kiln_api_reply_message(&r), r.status);
-            rc = r.status == 401 ? KILN_EXIT_USAGE : KILN_EXIT_FAIL;
+            rc = KILN_EXIT_FAIL;
             kiln_api_reply_free(&r);
             break;
         }
@@ -557,7 +557,7 @@ static int watch_job(kiln_api_client *cl, const char *cmd, const char *id, int j
         if (status >= 400) {
             fprintf(stderr, "kiln %s: %s (HTTP %ld)\n", cmd, kiln_api_reply_message(&er), status);
             kiln_api_reply_free(&er);
-            rc = status == 401 ? KILN_EXIT_USAGE : KILN_EXIT_FAIL;
+            rc = KILN_EXIT_FAIL;
             break;
         }
         kiln_api_reply_free(&er);
