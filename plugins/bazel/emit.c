@@ -224,7 +224,8 @@ char *kb_emit_workspace(const kb_model *m) {
               m->graph_name, m->graph_file);
     kb_puts(&b, "workspace(name = ");
     kb_put_string(&b, m->workspace);
-    kb_puts(&b, ")\n\nload(\"//:kiln.bzl\", \"kiln_toolchain\")\n\n");
+    kb_puts(&b, m->nwheel_tests ? ")\n\nload(\"//:kiln.bzl\", \"kiln_offline_repository\", \"kiln_toolchain\")\n\n"
+                                : ")\n\nload(\"//:kiln.bzl\", \"kiln_toolchain\")\n\n");
     kb_puts(&b,
             "# @kiln: the kiln binary, its library and the plugins this graph uses, linked from\n"
             "# the paths below (those of the kiln that exported it). Use another kiln without\n"
@@ -253,6 +254,13 @@ char *kb_emit_workspace(const kb_model *m) {
     free(items);
     free(keys);
     kb_puts(&b, ")\n");
+    if (m->nwheel_tests)
+        kb_puts(&b, "\n# Tests (the wheel py_tests) make Bazel 4 load rules_cc, rules_java and its coverage\n"
+                    "# tools, which it would download: offline stand-ins (Bazel's native rules) keep the\n"
+                    "# workspace building without a network. Remove them to use the real ones.\n"
+                    "kiln_offline_repository(name = \"remote_coverage_tools\")\n\n"
+                    "kiln_offline_repository(name = \"rules_cc\")\n\n"
+                    "kiln_offline_repository(name = \"rules_java\")\n");
     return kb_take(&b);
 }
 

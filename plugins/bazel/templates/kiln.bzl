@@ -239,7 +239,7 @@ def _kiln_toolchain_impl(rctx):
         "",
         "filegroup(",
         "    name = \"libs\",",
-        "    srcs = %s," % json.encode([l for l in links.keys() if l.startswith("lib/")]),
+        "    srcs = %s," % json.encode([link for link in links.keys() if link.startswith("lib/")]),
         ")",
         "",
     ]))
@@ -254,4 +254,53 @@ kiln_toolchain = repository_rule(
     },
     environ = ["KILN_BAZEL_KILN", "KILN_BAZEL_PLUGIN_PATH"],
     local = True,
+)
+
+# Stand-ins for the repositories Bazel 4 loads for any test (through the registered
+# C++ and Java toolchains and the coverage tools) and would download: the native rules
+# under the rule sets' names, and coverage tools that say coverage is unavailable.
+_OFFLINE_FILES = {
+    "remote_coverage_tools": {
+        "BUILD.bazel": """\
+package(default_visibility = ["//visibility:public"])
+
+sh_binary(
+    name = "coverage_report_generator",
+    srcs = ["unavailable.sh"],
+)
+
+sh_binary(
+    name = "lcov_merger",
+    srcs = ["unavailable.sh"],
+)
+""",
+        "unavailable.sh": "#!/bin/sh\necho 'coverage tools are not available offline' >&2\nexit 1\n",
+    },
+    "rules_cc": {
+        "BUILD.bazel": "",
+        "cc/BUILD.bazel": "",
+        "cc/defs.bzl": "".join([
+            "def %s(**kwargs):\n    native.%s(**kwargs)\n\n" % (r, r)
+            for r in ["cc_binary", "cc_import", "cc_library", "cc_proto_library", "cc_test", "cc_toolchain", "cc_toolchain_suite"]
+        ]),
+    },
+    "rules_java": {
+        "BUILD.bazel": "",
+        "java/BUILD.bazel": "",
+        "java/defs.bzl": "".join([
+            "def %s(**kwargs):\n    native.%s(**kwargs)\n\n" % (r, r)
+            for r in ["java_binary", "java_import", "java_library", "java_runtime", "java_test", "java_toolchain"]
+        ]),
+    },
+}
+
+def _kiln_offline_repository_impl(rctx):
+    if rctx.name not in _OFFLINE_FILES:
+        fail("kiln_offline_repository: no stand-in for @%s (known: %s)" % (rctx.name, ", ".join(_OFFLINE_FILES.keys())))
+    for path, content in _OFFLINE_FILES[rctx.name].items():
+        rctx.file(path, content, executable = path.endswith(".sh"))
+
+kiln_offline_repository = repository_rule(
+    implementation = _kiln_offline_repository_impl,
+    doc = "An offline stand-in for @rules_cc, @rules_java or @remote_coverage_tools (Bazel 4).",
 )
