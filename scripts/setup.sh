@@ -8,7 +8,8 @@ PACKAGES=(
   libjansson-dev libssl-dev zlib1g-dev catch2 valgrind
   libmicrohttpd-dev libdnnl-dev libzip-dev libsqlite3-dev libelf-dev libcurl4-openssl-dev
   python3 python3-numpy python3-venv python3-pip python3-wheel
-  dataset-fashion-mnist bazel-bootstrap curl procps time
+  dataset-fashion-mnist bazel-bootstrap nginx libnginx-mod-http-dav-ext
+  python3-torch libopenblas0-pthread curl procps time
 )
 
 missing=()
