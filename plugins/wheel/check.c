@@ -54,6 +54,7 @@ typedef struct checker {
     size_t n;
     int oom;
     int unreadable;       /* do not decompress anything (bomb limits exceeded)      */
+    uint64_t file_size;   /* of the archive file                                    */
     /* from the names */
     int have_fn;
     kiln_wheel_filename fn;
@@ -253,6 +254,7 @@ static int open_archive(checker *ck, const char *path) {
         error(ck, "file", NULL, "%s is not a regular file", path);
         return -1;
     }
+    ck->file_size = (uint64_t)sb.st_size;
     unsigned char magic[4] = {0};
     FILE *f = fopen(path, "rb");
     size_t got = f ? fread(magic, 1, 4, f) : 0;
@@ -357,7 +359,18 @@ static int scan_entries(checker *ck) {
         }
         if (total + en->size < total) total = UINT64_MAX;
         else total += en->size;
-        total_comp += en->comp_size;
+        if (total_comp + en->comp_size < total_comp) total_comp = UINT64_MAX;
+        else total_comp += en->comp_size;
+    }
+    /* Each entry's compressed data lies in its own byte range of the file: when they add
+     * up to more than the file, entries share bytes -- the overlapping-entry trick of
+     * non-recursive zip bombs (one deflate stream decompressed once per entry). */
+    if (total_comp > ck->file_size) {
+        error(ck, "bomb", NULL,
+              "entries overlap: their compressed data add up to %llu bytes, more than the %llu-byte file "
+              "(overlapping entries, the trick of non-recursive zip bombs)",
+              (unsigned long long)total_comp, (unsigned long long)ck->file_size);
+        ck->unreadable = 1;
     }
     if (total > ck->lim.max_total_size) {
         error(ck, "bomb", NULL, "the entries expand to %llu bytes in all, more than the limit of %llu (zip bomb?)",
@@ -372,7 +385,7 @@ static int scan_entries(checker *ck) {
     set(ck, "entries", json_integer((json_int_t)ck->n));
     set(ck, "files", json_integer((json_int_t)files));
     set(ck, "size", json_integer((json_int_t)(total > (uint64_t)INT64_MAX ? INT64_MAX : total)));
-    set(ck, "compressed_size", json_integer((json_int_t)total_comp));
+    set(ck, "compressed_size", json_integer((json_int_t)(total_comp > (uint64_t)INT64_MAX ? INT64_MAX : total_comp)));
 
     /* Duplicates: sort pointers by name; equal neighbours are duplicates. */
     entry **sorted = malloc((ck->n ? ck->n : 1) * sizeof *sorted);

@@ -4,8 +4,10 @@
  * What is checked (binary distribution format, PEP 427 and its current text; PEP 440;
  * PEP 503; core metadata; PEP 600 manylinux, in the style of `auditwheel show`):
  *   - the archive: a zip (not truncated), at most `max_entries` entries, no entry larger or
- *     more compressed than the limits (zip bombs), no duplicate names, local headers that
- *     agree with the central directory, no encrypted entries, no symlinks;
+ *     more compressed than the limits (zip bombs), no overlapping entries (compressed
+ *     sizes that add up to more than the file: non-recursive zip bombs), no duplicate
+ *     names, local headers that agree with the central directory, no encrypted entries,
+ *     no symlinks;
  *   - every entry name: relative, no "..", ".", empty or backslash components, no drive
  *     letter, no control characters, valid UTF-8. Nothing is ever extracted: entries are
  *     streamed from the archive into hashers (and ELF images into memory for libelf);
