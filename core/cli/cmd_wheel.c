@@ -1,4 +1,5 @@
-/* cmd_wheel.c -- `kiln wheel check FILE.whl... [--json]`: validate wheels from the command
+/* cmd_wheel.c -- `kiln wheel check [--json] [--max-entries N] [--max-size BYTES]
+ * [--max-ratio R] FILE.whl...`: validate wheels from the command
  * line with the checker behind the wheel.check op (plugins/wheel/check.h), the way people
  * use `auditwheel show`. Built with the checker when plugins/wheel is (it defines
  * KILN_HAVE_WHEEL_CHECK and links kiln_wheel_check into the kiln command); otherwise the
@@ -6,7 +7,9 @@
  *
  * Exit status: 0 every wheel is valid, 1 one is not (or cannot be read), 2 usage error.
  * Uses nothing of the other commands' helpers, so tests can link it alone. */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +28,8 @@ static int wheel_usage(const char *fmt, ...) {
     va_start(ap, fmt);
     fprintf(stderr, "kiln wheel: ");
     vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nUsage: kiln wheel check [--json] FILE.whl...\nTry 'kiln wheel --help'.\n");
+    fprintf(stderr, "\nUsage: kiln wheel check [--json] [--max-entries N] [--max-size BYTES] [--max-ratio R] "
+                    "FILE.whl...\nTry 'kiln wheel --help'.\n");
     va_end(ap);
     return KILN_EXIT_USAGE;
 }
@@ -86,21 +90,58 @@ static void print_report(const char *path, const json_t *r) {
 }
 #endif
 
+/* The value of a limit option ("--max-entries N"): a positive integer, or with `real` a
+ * number above 1. Returns 0, or -1 with *why set to what was expected. */
+static int limit_value(const char *text, int real, double *out, const char **why) {
+    char *end = NULL;
+    errno = 0;
+    double v = real ? strtod(text, &end) : (double)strtoull(text, &end, 10);
+    if (!text[0] || *end || errno || text[0] == '-' || v <= (real ? 1.0 : 0.0)) {
+        *why = real ? "a number above 1" : "a positive integer";
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 int cmd_wheel(int argc, char **argv) {
     if (argc < 2) return wheel_usage("missing subcommand (check)");
     if (strcmp(argv[1], "check") != 0) return wheel_usage("unknown subcommand '%s' (expected check)", argv[1]);
     int json_out = 0, nfiles = 0, options_done = 0;
+    /* Limits as wheel.check's params: entries, total bytes, ratio (0: the default). */
+    double max_entries = 0, max_size = 0, max_ratio = 0;
     for (int i = 2; i < argc; i++) {
-        if (!options_done && strcmp(argv[i], "--") == 0) options_done = 1;
-        else if (!options_done && strcmp(argv[i], "--json") == 0) json_out = 1;
-        else if (!options_done && argv[i][0] == '-' && argv[i][1]) return wheel_usage("unknown option '%s'", argv[i]);
-        else nfiles++;
+        if (!options_done && strcmp(argv[i], "--") == 0) {
+            options_done = 1;
+        } else if (!options_done && strcmp(argv[i], "--json") == 0) {
+            json_out = 1;
+        } else if (!options_done && (strcmp(argv[i], "--max-entries") == 0 || strcmp(argv[i], "--max-size") == 0 ||
+                                     strcmp(argv[i], "--max-ratio") == 0)) {
+            int real = strcmp(argv[i], "--max-ratio") == 0;
+            double *dst = real ? &max_ratio : strcmp(argv[i], "--max-size") == 0 ? &max_size : &max_entries;
+            const char *why = NULL;
+            if (i + 1 >= argc) return wheel_usage("option '%s' needs a value", argv[i]);
+            if (limit_value(argv[i + 1], real, dst, &why) != 0)
+                return wheel_usage("option '%s': expected %s, got '%s'", argv[i], why, argv[i + 1]);
+            i++;
+        } else if (!options_done && argv[i][0] == '-' && argv[i][1]) {
+            return wheel_usage("unknown option '%s'", argv[i]);
+        } else {
+            nfiles++;
+        }
     }
     if (nfiles == 0) return wheel_usage("missing FILE.whl");
 #ifndef KILN_HAVE_WHEEL_CHECK
+    (void)json_out;
     fprintf(stderr, "kiln wheel: this kiln was built without the wheel plugin (it needs libzip and libelf)\n");
     return KILN_EXIT_FAIL;
 #else
+    kiln_wheel_limits lim;
+    kiln_wheel_limits_default(&lim);
+    if (max_entries > 0) lim.max_entries = (uint64_t)max_entries;
+    if (max_size > 0) lim.max_total_size = (uint64_t)max_size;
+    if (max_ratio > 0) lim.max_ratio = max_ratio;
+    if (lim.max_entry_size > lim.max_total_size) lim.max_entry_size = lim.max_total_size;
     int all_valid = 1;
     json_t *reports = json_array();
     options_done = 0;
@@ -110,7 +151,12 @@ int cmd_wheel(int argc, char **argv) {
             continue;
         }
         if (!options_done && strcmp(argv[i], "--json") == 0) continue;
-        json_t *r = kiln_wheel_check(argv[i], NULL, NULL);
+        if (!options_done && (strcmp(argv[i], "--max-entries") == 0 || strcmp(argv[i], "--max-size") == 0 ||
+                              strcmp(argv[i], "--max-ratio") == 0)) {
+            i++;
+            continue;
+        }
+        json_t *r = kiln_wheel_check(argv[i], NULL, &lim);
         if (!r) {
             fprintf(stderr, "kiln wheel: out of memory checking %s\n", argv[i]);
             json_decref(reports);

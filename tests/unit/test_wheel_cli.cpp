@@ -125,6 +125,17 @@ TEST_CASE("kiln wheel check --json prints every report", "[wheel][cli]") {
     json_decref(doc);
 }
 
+TEST_CASE("kiln wheel check: zip-bomb limits from the command line", "[wheel][cli]") {
+    TempDir d;
+    std::string good = make_wheel(d.path, "demo-1.0-py3-none-any.whl", false);
+    std::string out;
+    CHECK(run(d.path, {"check", "--max-entries", "3", good}, out) == 1);
+    CHECK(out.find("error [bomb] the archive has 4 entries, more than the limit of 3") != std::string::npos);
+    CHECK(run(d.path, {"check", "--max-entries", "4", "--max-ratio", "50", "--max-size", "100000", good}, out) == 0);
+    CHECK(run(d.path, {"check", "--max-size", "10", good}, out) == 1);
+    CHECK(out.find("error [bomb] the entries expand to") != std::string::npos);
+}
+
 TEST_CASE("kiln wheel: usage errors exit 2", "[wheel][cli]") {
     TempDir d;
     std::string out;
@@ -133,5 +144,10 @@ TEST_CASE("kiln wheel: usage errors exit 2", "[wheel][cli]") {
     CHECK(run(d.path, {"check"}, out) == 2);
     CHECK(run(d.path, {"check", "--json"}, out) == 2);
     CHECK(run(d.path, {"check", "--bogus", "x.whl"}, out) == 2);
+    CHECK(run(d.path, {"check", "--max-entries"}, out) == 2);
+    CHECK(run(d.path, {"check", "--max-entries", "0", "x.whl"}, out) == 2);
+    CHECK(run(d.path, {"check", "--max-entries", "-3", "x.whl"}, out) == 2);
+    CHECK(run(d.path, {"check", "--max-ratio", "1", "x.whl"}, out) == 2);
+    CHECK(run(d.path, {"check", "--max-size", "12k", "x.whl"}, out) == 2);
     CHECK(out.empty());
 }
