@@ -280,6 +280,15 @@ static int run_package(const kiln_host_api *h, kiln_ctx *ctx) {
         return h->fail(ctx, "param 'name': %s", err.message);
     }
 
+    /* The module imports these itself: a package of the same name would shadow them (or,
+     * for numpy, overwrite the installed numpy) and could not even import. */
+    static const char *const taken[] = {"numpy", "json", "os", "struct", NULL};
+    for (int i = 0; taken[i]; i++)
+        if (strcmp(imp, taken[i]) == 0)
+            return h->fail(ctx, "import name '%s' (from param '%s') would shadow the module '%s' the packaged code "
+                                "imports: set param 'import_name' to another name",
+                           imp, imp_param ? "import_name" : "name", taken[i]);
+
     /* The model: validated, hashed, measured. */
     struct stat sb;
     if (stat(model_path, &sb) != 0) return h->fail(ctx, "input 'model': cannot read %s", model_path);

@@ -160,7 +160,9 @@ expect_status 1 package m4 "$T/classes.safetensors" '{"name": "x"}'
 expect_grep "the last layer gives \[3\], but num_classes is 2" "$T/out"
 expect_status 1 package m5 "$T/garbage.safetensors" '{"name": "x"}'
 expect_grep "input 'model'" "$T/out"
-for tag in e1 e2 e3 e4 e5 e6 e7 m1 m2 m3 m4 m5; do
+expect_status 1 package e8 "$T/mlp.safetensors" '{"name": "NumPy"}'
+expect_grep "import name 'numpy' \(from param 'name'\) would shadow the module 'numpy'" "$T/out"
+for tag in e1 e2 e3 e4 e5 e6 e7 e8 m1 m2 m3 m4 m5; do
   [ ! -e "$T/res/$tag.whl" ] || fail "a failed node ($tag) left a wheel behind"
 done
 pass "bad params and bad models fail the node with the problem named; no wheel is left"
