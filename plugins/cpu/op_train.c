@@ -278,7 +278,7 @@ static int setup(train_run *r) {
                            (long long)r->train.in_shape[1], (long long)r->train.in_shape[2]);
         rc = kiln_cpu_data_check_labels(&r->val.d, r->train.d.num_classes, "input 'val'", &r->err);
         if (rc)
-            return h->fail(r->ctx, "%s (the training set has %lld classes)", r->err.message,
+            return h->fail(r->ctx, "%s; the training set has %lld classes", r->err.message,
                            (long long)r->train.d.num_classes), rc;
     }
     rc = kiln_cpu_arch_from_params(r->params, r->train.in_ndim, r->train.in_shape,
