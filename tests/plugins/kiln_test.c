@@ -15,6 +15,8 @@
  *   test.flaky    fails until it has been attempted "fail_times" times, counting attempts
  *                 in its checkpoint dir (which survives retries and re-runs) -> out
  *   test.stats    reads a dataset (safetensors) through the host API -> metrics JSON
+ *   test.gate     waits until the file "path" exists, polling cancelled() -> out (API tests
+ *                 hold a node running across kill -9 / shutdown; a retry finishes at once)
  *
  * Only test.sleep is non-deterministic (always run, so scheduling, timeout and cancel tests
  * see it run every time); every other op is deterministic, so a re-run is served from the
@@ -27,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------------------------------- */
 /* helpers                                                                                   */
@@ -279,6 +282,22 @@ static int stats_run(const kiln_host_api *host, kiln_ctx *ctx) {
     return 0;
 }
 
+/* Waits (polling cancelled() every 10 ms) until the file named by 'path' exists, then
+ * writes "gate opened". Deterministic: a test holds a node running for as long as it
+ * needs (kill -9 the server, a clean shutdown) and a retry finishes at once. */
+static int gate_run(const kiln_host_api *host, kiln_ctx *ctx) {
+    const char *path = param_string(host, ctx, "path", "");
+    host->log(ctx, KILN_LOG_INFO, "gate: waiting for %s", path);
+    while (access(path, F_OK) != 0) {
+        if (host->cancelled(ctx)) {
+            host->log(ctx, KILN_LOG_INFO, "gate: cancelled while waiting");
+            return KILN_ECANCELLED;
+        }
+        sleep_ms(10);
+    }
+    return write_text(host, ctx, "out", "gate opened\n");
+}
+
 static int nowrite_run(const kiln_host_api *host, kiln_ctx *ctx) {
     host->log(ctx, KILN_LOG_INFO, "nowrite: returning success without writing 'out'");
     return 0;
@@ -309,6 +328,7 @@ OUT_PORT(param, "\"value=...\"");
 OUT_PORT(nowrite, "never written");
 
 OUT_PORT(flaky, "\"succeeded at attempt N\"");
+OUT_PORT(gate, "\"gate opened\"");
 
 static const kiln_port_def in_dataset[] = {
     {"dataset", KILN_TYPE_DATASET, KILN_ONE, 0, NULL, "a safetensors dataset"},
@@ -463,9 +483,22 @@ static const kiln_op_def op_stats = {
     .run = stats_run,
 };
 
+static const kiln_op_def op_gate = {
+    .struct_size = sizeof(kiln_op_def),
+    .name = "test.gate",
+    .summary = "waits until the file 'path' exists, then writes \"gate opened\" (holds a node running for a test)",
+    .params_schema = "{\"type\": \"object\", \"properties\": {"
+                     "\"path\": {\"type\": \"string\", \"description\": \"the file whose creation opens the gate\"}},"
+                     " \"required\": [\"path\"]}",
+    .inputs = items_optional,
+    .outputs = out_gate,
+    .flags = KILN_OP_DETERMINISTIC,
+    .run = gate_run,
+};
+
 static const kiln_op_def *const test_ops[] = {&op_echo,  &op_source, &op_sleep,   &op_fail,  &op_crash,
                                               &op_noop,  &op_tensors, &op_count, &op_param, &op_nowrite,
-                                              &op_flaky, &op_stats,   NULL};
+                                              &op_flaky, &op_stats,   &op_gate,  NULL};
 
 static const kiln_plugin_desc test_plugin = {
     .abi_major = KILN_PLUGIN_ABI_MAJOR,

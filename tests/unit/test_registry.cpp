@@ -66,7 +66,7 @@ TEST_CASE("the test plugin loads with every op, sorted and checked", "[registry]
 
     const char *names[] = {"test.echo",  "test.source", "test.sleep", "test.fail", "test.crash",
                            "test.noop",  "test.tensors", "test.count", "test.param", "test.nowrite",
-                           "test.flaky", "test.stats"};
+                           "test.flaky", "test.stats",  "test.gate"};
     CHECK(reg->nops == sizeof names / sizeof names[0]);
     for (const char *n : names) {
         const kiln_op_entry *e = kiln_registry_find_op(reg, n);
