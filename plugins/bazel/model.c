@@ -428,41 +428,56 @@ static int add_label(kb_names *set, kiln_error *err, const char *label, const ch
     return kb_names_add(set, label, what) ? OOM(err) : 0;
 }
 
-static int check_labels(const kb_model *m, kiln_error *err) {
-    kb_names set = {0};
+/* Adds the labels of the package to `set`: with derived = 0 the names a user chooses through
+ * the graph (targets, filegroups, wheel tests, data files, the generated files); with
+ * derived = 1 also the files each target declares (outputs, log, spec, work dir). */
+static int add_labels(const kb_model *m, kb_names *set, int derived, kiln_error *err) {
     int rc = 0;
     static const char *const files[] = {"WORKSPACE", "BUILD.bazel", "kiln.bzl", "README.md"};
     for (size_t i = 0; i < sizeof files / sizeof files[0] && !rc; i++)
-        rc = add_label(&set, err, files[i], "the generated file %s", files[i]);
-    if (!rc && m->nwheel_tests) rc = add_label(&set, err, "kiln_wheel_test.py", "the generated wheel test");
+        rc = add_label(set, err, files[i], "the generated file %s", files[i]);
+    if (!rc && m->nwheel_tests) rc = add_label(set, err, "kiln_wheel_test.py", "the generated wheel test");
     for (size_t i = 0; i < m->ntargets && !rc; i++) {
         const kb_target *t = &m->targets[i];
         char label[4096];
-        rc = add_label(&set, err, t->name, "instance '%s'", t->instance);
+        rc = add_label(set, err, t->name, "instance '%s'", t->instance);
+        if (!rc && t->wheel_test) rc = add_label(set, err, t->wheel_test, "the wheel test of instance '%s'", t->instance);
+        if (!derived) continue;
         static const char *const aux[] = {".kiln.log", ".kiln_spec.json", ".kiln_work"};
         for (size_t a = 0; a < 3 && !rc; a++) {
             snprintf(label, sizeof label, "%s%s", t->name, aux[a]);
-            rc = add_label(&set, err, label, "the %s of instance '%s'", aux[a] + 1, t->instance);
+            rc = add_label(set, err, label, "the %s of instance '%s'", aux[a] + 1, t->instance);
         }
         for (size_t o = 0; o < t->nouts && !rc; o++) {
             snprintf(label, sizeof label, "%s/%s", t->name, t->outs[o].rel);
-            rc = add_label(&set, err, label, "output '%s' of instance '%s'", t->outs[o].port, t->instance);
+            rc = add_label(set, err, label, "output '%s' of instance '%s'", t->outs[o].port, t->instance);
         }
-        if (!rc && t->wheel_test) rc = add_label(&set, err, t->wheel_test, "the wheel test of instance '%s'", t->instance);
     }
     for (size_t i = 0; i < m->ngroups && !rc; i++)
-        rc = add_label(&set, err, m->groups[i].name, "the filegroup of swept node '%s'", m->groups[i].node);
-    for (size_t i = 0; i < m->ndata && !rc; i++) rc = add_label(&set, err, m->data[i].rel, "input file %s", m->data[i].src);
-    if (!rc && kb_names_check(&set, err) != 0) {
-        /* Prefix "bazel: ", dropping the message's tail if it no longer fits. */
-        static const char prefix[] = "bazel: ";
-        size_t keep = strnlen(err->message, sizeof err->message - sizeof prefix);
-        memmove(err->message + sizeof prefix - 1, err->message, keep);
-        memcpy(err->message, prefix, sizeof prefix - 1);
-        err->message[sizeof prefix - 1 + keep] = '\0';
-        rc = KILN_EINVAL;
+        rc = add_label(set, err, m->groups[i].name, "the filegroup of swept node '%s'", m->groups[i].node);
+    for (size_t i = 0; i < m->ndata && !rc; i++) rc = add_label(set, err, m->data[i].rel, "input file %s", m->data[i].src);
+    return rc;
+}
+
+/* Two things with one label are an error. The names chosen through the graph are checked
+ * first, so that two instances with one target name are reported as that, not also as
+ * each pair of files the two targets would declare. */
+static int check_labels(const kb_model *m, kiln_error *err) {
+    int rc = 0;
+    for (int derived = 0; derived <= 1 && !rc; derived++) {
+        kb_names set = {0};
+        rc = add_labels(m, &set, derived, err);
+        if (!rc && kb_names_check(&set, err) != 0) {
+            /* Prefix "bazel: ", dropping the message's tail if it no longer fits. */
+            static const char prefix[] = "bazel: ";
+            size_t keep = strnlen(err->message, sizeof err->message - sizeof prefix);
+            memmove(err->message + sizeof prefix - 1, err->message, keep);
+            memcpy(err->message, prefix, sizeof prefix - 1);
+            err->message[sizeof prefix - 1 + keep] = '\0';
+            rc = KILN_EINVAL;
+        }
+        kb_names_free(&set);
     }
-    kb_names_free(&set);
     return rc;
 }
 

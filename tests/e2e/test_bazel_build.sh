@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Real Bazel (Debian's bazel-bootstrap, offline) on an exported graph:
+# Real Bazel (Debian's bazel-bootstrap, offline) on an exported graph with the real ops:
+# Fashion-MNIST (data.idx, data.subset to a few hundred samples) -> cpu.train (a tiny MLP,
+# one epoch) -> eval.classify and wheel.package, beside test ops for a 2-axis sweep gathered
+# by a list port, an input text file and a non-deterministic op.
 #   - `bazel build //...` gives the same artifact digests as `kiln run` (deterministic ops);
-#   - `bazel test //...` runs the generated wheel py_test (a stand-in wheel.package op,
-#     compiled here, copies a ready-made wheel that the test pip-installs into a venv);
+#   - `bazel test //...` runs the generated py_test: the real wheel pip-installed into a
+#     fresh venv, its predict() called;
 #   - a second, identical export built in a fresh output base is served from --disk_cache;
 #   - another fresh output base is served from an HTTP remote cache: nginx with WebDAV PUT
 #     on 127.0.0.1, on a free port, started and stopped here;
@@ -14,6 +17,13 @@ if ! command -v bazel >/dev/null; then
   echo "SKIP: bazel is not installed (Debian package bazel-bootstrap)"
   exit 0
 fi
+PLUGINS="$KILN_BUILD_DIR/lib/kiln/plugins"
+for p in kiln_bazel kiln_data kiln_cpu kiln_eval kiln_wheel; do
+  [ -f "$PLUGINS/$p.so" ] || { echo "SKIP: $PLUGINS/$p.so is not built"; exit 0; }
+done
+FMNIST=/usr/share/datasets/fashion-mnist
+[ -f "$FMNIST/t10k-images-idx3-ubyte.gz" ] ||
+  { echo "SKIP: $FMNIST is missing (Debian package dataset-fashion-mnist)"; exit 0; }
 PY=/usr/bin/python3
 
 # --- cleanup: Bazel servers, nginx, read-only output trees --------------------------------
@@ -42,35 +52,33 @@ bzb() {
   bazel --output_user_root="$BAZEL_ROOT" --output_base="$T/ob-$base" --nohome_rc --batch "$@"
 }
 
-# --- plugins: the test plugin and a stand-in wheel plugin ---------------------------------
-mkdir -p "$T/plugins"
-cc -shared -fPIC -O1 -I"$KILN_SOURCE_DIR/core/include" $(pkg-config --cflags jansson) \
-  -o "$T/plugins/fake_wheel.so" "$KILN_SOURCE_DIR/tests/data/bazel_fake_wheel/fake_wheel.c"
-export KILN_PLUGIN_PATH="$T/plugins:$KILN_TEST_PLUGIN_DIR"
-
-# --- the graph: sources (text and a data file), a 2-axis sweep gathered by a list port,
-# a dataset and its stats, a non-deterministic op, and a wheel -----------------------------
+# --- the graph: the real ops on the Fashion-MNIST test set (10,000 images, the smaller
+# file) cut to 300 training and 200 evaluation samples; test ops for the rest ------------
 mkdir -p "$T/g"
 printf 'notes for the bazel test\n' >"$T/g/notes.txt"
-$PY "$KILN_SOURCE_DIR/tests/data/bazel_fake_wheel/make_wheel.py" "$T/g/tinymodel.whl"
-cat >"$T/g/graph.json" <<'EOF'
+cat >"$T/g/graph.json" <<EOF
 {
   "kiln": 1,
   "name": "bazel-e2e",
   "nodes": {
-    "greeting": {"op": "test.source", "params": {"text": "hello from kiln\n"}},
+    "images": {"op": "data.idx",
+               "params": {"images": "$FMNIST/t10k-images-idx3-ubyte.gz",
+                          "labels": "$FMNIST/t10k-labels-idx1-ubyte.gz"}},
+    "train_set": {"op": "data.subset", "inputs": {"dataset": "images.dataset"}, "params": {"n": 300}},
+    "eval_set": {"op": "data.subset", "inputs": {"dataset": "images.dataset"},
+                 "params": {"n": 200, "mode": "random", "seed": 1}},
+    "train": {"op": "cpu.train", "inputs": {"train": "train_set.dataset"},
+              "params": {"arch": "mlp", "hidden": [16], "epochs": 1, "batch": 50, "seed": 0, "threads": 1}},
+    "eval": {"op": "eval.classify", "inputs": {"model": "train.model", "dataset": "eval_set.dataset"},
+             "params": {"threads": 1}},
+    "wheel": {"op": "wheel.package", "inputs": {"model": "train.model"},
+              "params": {"name": "fashion-tiny", "version": "1.0.0", "weights_compression": "store"}},
     "notes": {"op": "test.source", "params": {"file": "notes.txt"}},
-    "combine": {"op": "test.echo", "params": {"message": "combined:\n"},
-                "inputs": {"items": ["greeting.out", "notes.out"]}},
     "score": {"op": "test.param", "params": {"value": 1},
               "sweep": {"value": [0.5, 2, -1e-3], "tag": ["a b", "c/d"]}},
-    "count": {"op": "test.count", "inputs": {"items": "score.out"}},
-    "report": {"op": "test.echo", "params": {"message": "scores:\n"}, "inputs": {"items": "score.out"}},
-    "tensors": {"op": "test.tensors"},
-    "stats": {"op": "test.stats", "inputs": {"dataset": "tensors.dataset"}},
-    "nap": {"op": "test.sleep", "params": {"seconds": 0}},
-    "model": {"op": "test.source", "params": {"file": "tinymodel.whl"}},
-    "wheel": {"op": "wheel.package", "inputs": {"model": "model.out"}}
+    "report": {"op": "test.echo", "params": {"message": "scores:\\n"},
+               "inputs": {"items": ["notes.out", "score.out"]}},
+    "nap": {"op": "test.sleep", "params": {"seconds": 0}}
   }
 }
 EOF
@@ -88,7 +96,7 @@ for inst in plan["instances"]:
     for port, out in sorted(shown["outputs"].items()):
         print("%s\t%s\t%s" % (inst["name"], port, out["digest"]))
 PY
-[ "$(wc -l <"$T/expected.txt")" -eq 15 ] || { cat "$T/expected.txt"; fail "expected 15 deterministic outputs from kiln run"; }
+[ "$(wc -l <"$T/expected.txt")" -eq 14 ] || { cat "$T/expected.txt"; fail "expected 14 deterministic outputs from kiln run"; }
 pass "kiln run: $(wc -l <"$T/expected.txt") reference digests"
 
 # --- export, twice: same bytes ----------------------------------------------------------------
@@ -203,7 +211,9 @@ pass "bazel build //...: the same digests as kiln run"
 
 bz a test --disk_cache="$T/disk-cache" $REMOTE //... >"$T/test-a.log" 2>&1 || { cat "$T/test-a.log"; fail "bazel test //... failed"; }
 expect_grep '//:wheel_test +PASSED' "$T/test-a.log"
-pass "bazel test //...: the wheel installs and predicts"
+expect_grep '^fashion_tiny: predict\(\) on 2 samples of shape \(1, 28, 28\) -> \[[0-9], [0-9]\]' \
+  "$T/ws/bazel-testlogs/wheel_test/test.log"
+pass "bazel test //...: the real wheel pip-installs into a venv and predicts"
 
 bz a build --execution_log_json_file="$T/exec-noop.json" //... >"$T/noop-a.log" 2>&1 ||
   { cat "$T/noop-a.log"; fail "no-op rebuild failed"; }
