@@ -65,12 +65,93 @@ typedef struct checker {
     kiln_wheel_record record;
 } checker;
 
+/* The length of the valid UTF-8 sequence at s (1-4), or 0 when the bytes there are not one
+ * (bad lead or continuation byte, overlong form, surrogate, beyond U+10FFFF). */
+static size_t utf8_seq_len(const unsigned char *s) {
+    unsigned c = *s;
+    int extra;
+    unsigned min;
+    if (c < 0x80) return 1;
+    if ((c & 0xe0) == 0xc0) {
+        extra = 1;
+        min = 0x80;
+        c &= 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+        extra = 2;
+        min = 0x800;
+        c &= 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+        extra = 3;
+        min = 0x10000;
+        c &= 0x07;
+    } else {
+        return 0;
+    }
+    for (int i = 1; i <= extra; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0; /* also stops at the terminating NUL */
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
+    return (size_t)extra + 1;
+}
+
+static int utf8_valid(const unsigned char *s) {
+    while (*s) {
+        size_t n = utf8_seq_len(s);
+        if (!n) return 0;
+        s += n;
+    }
+    return 1;
+}
+
+/* A new JSON string of text that comes from the archive (names, header values, messages
+ * quoting them). jansson refuses invalid UTF-8, so a byte that does not belong to a valid
+ * sequence is written as the four characters \xNN. NULL only when memory runs out. */
+static json_t *jstr(const char *text) {
+    const unsigned char *p = (const unsigned char *)text;
+    if (utf8_valid(p)) return json_string(text);
+    size_t n = strlen(text), o = 0;
+    char *out = malloc(4 * n + 1);
+    if (!out) return NULL;
+    while (*p) {
+        size_t len = utf8_seq_len(p);
+        if (len) {
+            memcpy(out + o, p, len);
+            o += len;
+            p += len;
+        } else {
+            static const char hex[] = "0123456789abcdef";
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+            p++;
+        }
+    }
+    out[o] = '\0';
+    json_t *j = json_string(out);
+    free(out);
+    return j;
+}
+
 static void issue(checker *ck, json_t *list, const char *check, const char *path, const char *fmt, va_list ap) {
     char msg[2048];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    json_t *o = json_pack("{s:s, s:s}", "check", check, "message", msg);
-    if (o && path) json_object_set_new(o, "path", json_string(path));
-    if (!o || json_array_append_new(list, o) != 0) ck->oom = 1;
+    vsnprintf(msg, sizeof msg, fmt, ap); /* may cut a UTF-8 sequence: jstr copes */
+    json_t *o = json_object();
+    if (!o) {
+        ck->oom = 1;
+        return;
+    }
+    /* The _new setters take the value even when they fail (NULL fails). */
+    int bad = json_object_set_new(o, "check", json_string(check)) != 0;
+    bad |= json_object_set_new(o, "message", jstr(msg)) != 0;
+    if (path) bad |= json_object_set_new(o, "path", jstr(path)) != 0;
+    if (bad) {
+        json_decref(o);
+        ck->oom = 1;
+    } else if (json_array_append_new(list, o) != 0) {
+        ck->oom = 1;
+    }
 }
 
 static void error(checker *ck, const char *check, const char *path, const char *fmt, ...) KILN_PRINTF(4, 5);
@@ -96,39 +177,6 @@ static void set(checker *ck, const char *key, json_t *value) {
 /* ---------------------------------------------------------------------------------------- */
 /* Entry names                                                                               */
 /* ---------------------------------------------------------------------------------------- */
-
-static int utf8_valid(const unsigned char *s) {
-    while (*s) {
-        unsigned c = *s;
-        int extra;
-        unsigned min;
-        if (c < 0x80) {
-            s++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            extra = 1;
-            min = 0x80;
-            c &= 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            extra = 2;
-            min = 0x800;
-            c &= 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            extra = 3;
-            min = 0x10000;
-            c &= 0x07;
-        } else {
-            return 0;
-        }
-        s++;
-        for (int i = 0; i < extra; i++, s++) {
-            if ((*s & 0xc0) != 0x80) return 0;
-            c = (c << 6) | (*s & 0x3f);
-        }
-        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
-    }
-    return 1;
-}
 
 /* Why `p` is not a safe relative path inside the wheel, or NULL when it is. A trailing
  * '/' (a directory entry) is allowed. */
@@ -561,7 +609,7 @@ static int find_dist_info(checker *ck) {
         free(list);
     } else {
         snprintf(ck->dist_info, sizeof ck->dist_info, "%s", json_string_value(json_array_get(found, 0)));
-        set(ck, "dist_info", json_string(ck->dist_info));
+        set(ck, "dist_info", jstr(ck->dist_info));
         rc = 0;
     }
     json_decref(found);
@@ -647,7 +695,7 @@ static void check_wheel_file(checker *ck) {
         if (!wv) {
             error(ck, "wheel", path, "%s has no Wheel-Version", path);
         } else {
-            set(ck, "wheel_version", json_string(wv));
+            set(ck, "wheel_version", jstr(wv));
             char *end;
             long major = strtol(wv, &end, 10);
             if (end == wv || (*end && *end != '.')) error(ck, "wheel", path, "%s: Wheel-Version '%s' is not a version", path, wv);
@@ -662,7 +710,7 @@ static void check_wheel_file(checker *ck) {
         else error(ck, "wheel", path, "%s: Root-Is-Purelib must be 'true' or 'false', got '%s'", path, purelib);
         if (ck->root_is_purelib >= 0) set(ck, "root_is_purelib", json_boolean(ck->root_is_purelib));
         const char *gen = header_get(&hs, "Generator");
-        if (gen) set(ck, "generator", json_string(gen));
+        if (gen) set(ck, "generator", jstr(gen));
         ck->wheel_tags = json_array();
         if (!ck->wheel_tags) ck->oom = 1;
         for (size_t i = 0; ck->wheel_tags && i < hs.n; i++) {
@@ -671,7 +719,7 @@ static void check_wheel_file(checker *ck) {
             const char *d1 = strchr(t, '-'), *d2 = d1 ? strchr(d1 + 1, '-') : NULL;
             if (!d1 || !d2 || strchr(d2 + 1, '-') || strchr(t, '.') || d1 == t || d2 == d1 + 1 || !d2[1])
                 error(ck, "wheel", path, "%s: Tag '%s' is not one python-abi-platform triple", path, t);
-            json_array_append_new(ck->wheel_tags, json_string(t));
+            json_array_append_new(ck->wheel_tags, jstr(t));
         }
         if (ck->wheel_tags && json_array_size(ck->wheel_tags) == 0) error(ck, "wheel", path, "%s has no Tag line", path);
         set(ck, "tags", json_incref(ck->wheel_tags));
@@ -723,7 +771,7 @@ static void check_metadata(checker *ck) {
         if (!mv) {
             error(ck, "metadata", path, "%s has no Metadata-Version (a required field)", path);
         } else {
-            set(ck, "metadata_version", json_string(mv));
+            set(ck, "metadata_version", jstr(mv));
             int ok = 0;
             for (int i = 0; known[i]; i++) ok |= strcmp(mv, known[i]) == 0;
             if (!ok) {
@@ -734,7 +782,7 @@ static void check_metadata(checker *ck) {
         if (!name) {
             error(ck, "metadata", path, "%s has no Name (a required field)", path);
         } else {
-            set(ck, "name", json_string(name));
+            set(ck, "name", jstr(name));
             if (!kiln_wheel_name_valid(name)) error(ck, "metadata", path, "%s: invalid Name '%s'", path, name);
             else if (ck->have_fn) check_names_match(ck, "METADATA", name, "file", ck->fn.name, "metadata");
         }
@@ -743,7 +791,7 @@ static void check_metadata(checker *ck) {
         } else {
             char norm[KILN_WHEEL_NAME_MAX + 1];
             kiln_error err = {0};
-            set(ck, "version", json_string(version));
+            set(ck, "version", jstr(version));
             if (kiln_wheel_version_normalize(version, norm, sizeof norm, &err) != 0)
                 error(ck, "metadata", path, "%s: Version: %s", path, err.message);
             else if (ck->have_fn) check_versions_match(ck, "METADATA", version, "file", ck->fn.version, "metadata");
@@ -1014,15 +1062,28 @@ static int elf_violations(checker *ck, const entry *en, const kiln_manylinux_pol
 
 static json_t *elf_json(const entry *en) {
     char mbuf[32];
-    json_t *needed = json_array(), *versions = json_array();
-    for (size_t i = 0; needed && i < en->elf.nneeded; i++) json_array_append_new(needed, json_string(en->elf.needed[i]));
-    for (size_t i = 0; versions && i < en->elf.nreqs; i++)
-        json_array_append_new(versions, json_pack("{s:s, s:s, s:s}", "version", en->elf.reqs[i].version, "library",
-                                                  en->elf.reqs[i].library, "symbols", en->elf.reqs[i].symbols));
-    json_t *o = json_pack("{s:s, s:s, s:i, s:o, s:o}", "path", en->name, "machine",
-                          kiln_elf_machine_name(en->elf.machine, mbuf, sizeof mbuf), "class", en->elf.elf_class, "needed",
-                          needed, "versions", versions);
-    if (o && en->elf.soname) json_object_set_new(o, "soname", json_string(en->elf.soname));
+    json_t *needed = json_array(), *versions = json_array(), *o = json_object();
+    if (!needed || !versions || !o) {
+        json_decref(needed);
+        json_decref(versions);
+        json_decref(o);
+        return NULL;
+    }
+    for (size_t i = 0; i < en->elf.nneeded; i++) json_array_append_new(needed, jstr(en->elf.needed[i]));
+    for (size_t i = 0; i < en->elf.nreqs; i++) {
+        json_t *v = json_object();
+        if (!v) continue;
+        json_object_set_new(v, "version", jstr(en->elf.reqs[i].version));
+        json_object_set_new(v, "library", jstr(en->elf.reqs[i].library));
+        json_object_set_new(v, "symbols", jstr(en->elf.reqs[i].symbols));
+        json_array_append_new(versions, v);
+    }
+    json_object_set_new(o, "path", jstr(en->name));
+    json_object_set_new(o, "machine", jstr(kiln_elf_machine_name(en->elf.machine, mbuf, sizeof mbuf)));
+    json_object_set_new(o, "class", json_integer(en->elf.elf_class));
+    json_object_set_new(o, "needed", needed);
+    json_object_set_new(o, "versions", versions);
+    if (en->elf.soname) json_object_set_new(o, "soname", jstr(en->elf.soname));
     return o;
 }
 
@@ -1041,7 +1102,7 @@ static json_t *max_versions_json(const checker *ck) {
     }
     json_t *o = json_object();
     for (int ns = 0; o && ns < KILN_NS_COUNT; ns++)
-        json_object_set_new(o, kiln_manylinux_ns_name(ns), max[ns] ? json_string(max[ns]) : json_null());
+        json_object_set_new(o, kiln_manylinux_ns_name(ns), max[ns] ? jstr(max[ns]) : json_null());
     return o;
 }
 
@@ -1078,7 +1139,7 @@ static void check_platform(checker *ck) {
         json_t *d;
         json_array_foreach(declared, k, d) seen |= strcmp(json_string_value(d), plat) == 0;
         if (seen) continue;
-        json_array_append_new(declared, json_string(plat));
+        json_array_append_new(declared, jstr(plat));
         int minor = 0;
         char tag_arch[32];
         if (strcmp(plat, "any") == 0) {
@@ -1134,7 +1195,7 @@ static void check_platform(checker *ck) {
             }
         }
         json_decref(satisfied);
-        satisfied = json_string(tag);
+        satisfied = jstr(tag);
     }
     json_object_set_new(platform, "declared", declared);
     json_object_set_new(platform, "elf_files", elfs);
@@ -1194,7 +1255,7 @@ static json_t *derived_file_name(checker *ck) {
     if (!parts[0][0]) return NULL;
     char out[2 * KILN_WHEEL_NAME_MAX + 3 * 256 + 16];
     snprintf(out, sizeof out, "%s-%s-%s-%s-%s.whl", esc, norm, parts[0], parts[1], parts[2]);
-    return json_string(out);
+    return jstr(out);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1231,7 +1292,7 @@ json_t *kiln_wheel_check(const char *path, const char *file_name, const kiln_whe
         kiln_error err = {0};
         if (kiln_wheel_filename_parse(file_name, &ck.fn, &err) == 0) ck.have_fn = 1;
         else error(&ck, "filename", NULL, "%s", err.message);
-        set(&ck, "file_name", json_string(file_name));
+        set(&ck, "file_name", jstr(file_name));
         set(&ck, "file_name_source", json_string(source));
     }
 

@@ -17,6 +17,7 @@
 
 extern "C" {
 #include "wheel/check.h"
+#include "wheel/elfinfo.h"
 #include "wheel/record.h"
 #include "wheel/zipwrite.h"
 }
@@ -404,4 +405,111 @@ TEST_CASE("an ELF file in a pure wheel and a non-ELF .so are reported", "[wheel]
     CHECK(r2.error("elf", "demo/_broken.so looks like an ELF file but cannot be read"));
     CHECK(r2.warning("wheel", "Root-Is-Purelib is true but the wheel contains ELF files"));
     CHECK(std::string(json_string_value(json_object_get(json_object_get(r2.r, "platform"), "satisfied_tag"))) == "linux_x86_64");
+}
+
+TEST_CASE("names that are not UTF-8 are reported, escaped, not turned into a failure to report", "[wheel][check]") {
+    TempDir d;
+    auto files = demo_files();
+    files.push_back({"demo/Q.py", "q = 1\n", false});
+    std::string p = write_wheel(d, "demo-1.0-py3-none-any.whl", files);
+    patch_bytes(p, "demo/Q.py", "demo/\xff.py");
+    Report r = check(p);
+    INFO(r.dump());
+    CHECK_FALSE(r.valid());
+    CHECK(r.error("path", "entry 'demo/\\xff.py' has a name that is not valid UTF-8"));
+    // A file name given by the caller that is not UTF-8 either.
+    Report r2 = check(write_wheel(d, "demo-1.0-py3-none-any.whl", demo_files()), "demo\xc3-1.0-py3-none-any.whl");
+    CHECK(r2.error("filename", "demo\\xc3"));
+}
+
+// Mutation tests: hostile bytes must give a report (or a clean ELF error), never a crash or
+// an out-of-bounds read -- the sanitizer build runs these too. Seeded, so failures repeat.
+namespace {
+struct Lcg {
+    unsigned long long s;
+    unsigned next() {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        return (unsigned)(s >> 33);
+    }
+};
+}  // namespace
+
+TEST_CASE("mutated wheels always give a report", "[wheel][check][mutation]") {
+    TempDir d;
+    auto files = demo_files();
+    files.push_back({"demo/data.bin", std::string(300, 'q') + "tail", false});
+    files.push_back({"demo/raw.txt", "stored entry\n", true});
+    std::string p = write_wheel(d, "demo-1.0-py3-none-any.whl", files);
+    const std::string good = slurp(p);
+    Lcg rng{42};
+    int invalid = 0;
+    for (int iter = 0; iter < 1500; iter++) {
+        std::string bad = good;
+        if (iter % 10 == 9) {
+            bad.resize(rng.next() % good.size());  // truncated anywhere
+        } else {
+            for (unsigned k = 0, n = 1 + rng.next() % 4; k < n; k++)
+                bad[rng.next() % bad.size()] = (char)(rng.next() & 0xff);
+        }
+        spit(p, bad);
+        json_t *r = kiln_wheel_check(p.c_str(), nullptr, nullptr);
+        INFO("iteration " << iter);
+        if (!r) spit(d.path + "/../kiln-wheel-mutant.whl", bad);
+        REQUIRE(r);
+        REQUIRE(json_is_boolean(json_object_get(r, "valid")));
+        if (!json_is_true(json_object_get(r, "valid"))) invalid++;
+        json_decref(r);
+    }
+    CHECK(invalid > 1000);  // most mutations are caught (some hit bytes nobody reads)
+}
+
+TEST_CASE("mutated and truncated ELF images fail cleanly", "[wheel][elf][mutation]") {
+    const char *dir = getenv("KILN_TEST_PLUGIN_DIR");
+    std::string so = dir ? std::string(dir) + "/kiln_test_nosym.so" : "";
+    struct stat sb;
+    if (so.empty() || stat(so.c_str(), &sb) != 0) {
+        WARN("KILN_TEST_PLUGIN_DIR/kiln_test_nosym.so not found; skipped");
+        return;
+    }
+    const std::string good = slurp(so);
+    REQUIRE(kiln_elf_is_elf(good.data(), good.size()));
+    {
+        std::string img = good;
+        kiln_elf_info info = {};
+        kiln_error err = {};
+        REQUIRE(kiln_elf_inspect(&img[0], img.size(), &info, &err) == 0);
+        CHECK(info.machine != 0);
+        kiln_elf_info_clear(&info);
+    }
+    Lcg rng{7};
+    int ok = 0, failed = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        std::string img = good;
+        if (iter % 8 == 7) {
+            img.resize(rng.next() % good.size());
+        } else {
+            // Mostly the headers and the dynamic/version sections (the first and last pages),
+            // where the parser follows offsets; sometimes anywhere.
+            for (unsigned k = 0, n = 1 + rng.next() % 6; k < n; k++) {
+                size_t at = rng.next() % 3 ? rng.next() % 256 : rng.next() % img.size();
+                if (rng.next() % 2) at = img.size() - 1 - at % img.size();
+                img[at] = (char)(rng.next() & 0xff);
+            }
+        }
+        if (img.empty()) continue;
+        kiln_elf_info info = {};
+        kiln_error err = {};
+        int rc = kiln_elf_inspect(&img[0], img.size(), &info, &err);
+        if (rc == 0) {
+            ok++;
+            for (size_t i = 0; i < info.nneeded; i++) REQUIRE(info.needed[i]);
+            for (size_t i = 0; i < info.nreqs; i++) REQUIRE((info.reqs[i].version && info.reqs[i].library));
+        } else {
+            failed++;
+            CHECK(rc == KILN_EFORMAT);
+            CHECK(err.message[0] != '\0');
+        }
+        kiln_elf_info_clear(&info);
+    }
+    CHECK(ok + failed > 2900);
 }
