@@ -69,9 +69,9 @@ int kiln_api_submission_parse(const char *body, size_t len, kiln_api_submission 
         json_t *v;
         json_object_foreach(root, k, v) {
             if (strcmp(k, "graph") && strcmp(k, "name") && strcmp(k, "labels") && strcmp(k, "path")) {
-                json_decref(root);
-                return problem_set(problem, 400, "bad_request", NULL,
-                                   "%s: unknown key; allowed: graph, name, labels, path", k);
+                problem_set(problem, 400, "bad_request", NULL, "%s: unknown key; allowed: graph, name, labels, path", k);
+                json_decref(root); /* k points into it */
+                return -1;
             }
         }
         if (!json_is_object(wrapped)) {

@@ -71,9 +71,10 @@ static int run_check(const kiln_host_api *h, kiln_ctx *ctx) {
     if (nerr && fail_on_violation) {
         char first[600];
         snprintf(first, sizeof first, "%s", json_string_value(json_object_get(json_array_get(errors, 0), "message")));
-        json_decref(report);
-        return h->fail(ctx, "wheel.check: input 'wheel' (%s) is not a valid wheel: %zu error%s, first: %s",
-                       name ? name : "unnamed", nerr, nerr == 1 ? "" : "s", first);
+        int frc = h->fail(ctx, "wheel.check: input 'wheel' (%s) is not a valid wheel: %zu error%s, first: %s",
+                          name ? name : "unnamed", nerr, nerr == 1 ? "" : "s", first);
+        json_decref(report); /* name points into it */
+        return frc;
     }
     kiln_error err = {0};
     int rc = h->json_write(out, report, &err);
