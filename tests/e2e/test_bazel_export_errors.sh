@@ -73,6 +73,19 @@ diff -r empty new/deeper/ws >diff.txt || { cat diff.txt; fail "two exports of on
 cmp empty/BUILD.bazel full/BUILD.bazel || fail "the --force export differs"
 pass "an empty or absent output directory (parents made) gets the same bytes every time"
 
+# buildifier (not in Debian; e.g. npm's @bazel/buildifier): the files are formatted as it
+# formats them and it has no lint warnings. Set BUILDIFIER or put it on PATH to check.
+BUILDIFIER="${BUILDIFIER:-$(command -v buildifier || true)}"
+if [ -n "$BUILDIFIER" ]; then
+  for f in BUILD.bazel WORKSPACE kiln.bzl; do
+    "$BUILDIFIER" --mode=check --lint=warn "empty/$f" >"$T/bf.txt" 2>&1 || { cat "$T/bf.txt"; fail "buildifier: $f"; }
+    [ ! -s "$T/bf.txt" ] || { cat "$T/bf.txt"; fail "buildifier has remarks on $f"; }
+  done
+  pass "buildifier ($("$BUILDIFIER" --version | head -1)) leaves BUILD.bazel, WORKSPACE and kiln.bzl as they are"
+else
+  echo "SKIP (buildifier check): no buildifier (set BUILDIFIER=/path/to/buildifier)"
+fi
+
 # --- names that are not valid Bazel target names ------------------------------------------------
 for name in all_ score__tag_a_b__value_0.05 score__tag_c_d__value_-0.001 score__tag_.x__value_0.05; do
   expect_grep "^    name = \"$name\",$" empty/BUILD.bazel
