@@ -75,9 +75,10 @@ cat >"$T/g/graph.json" <<EOF
               "params": {"name": "fashion-tiny", "version": "1.0.0", "weights_compression": "store"}},
     "notes": {"op": "test.source", "params": {"file": "notes.txt"}},
     "score": {"op": "test.param", "params": {"value": 1},
-              "sweep": {"value": [0.5, 2, -1e-3], "tag": ["a b", "c/d"]}},
+              "sweep": {"value": [0.5, 2, -1e-3], "tag": ["a b", "c/d", ".\u00e9t\u00e9"]}},
+    "all": {"op": "test.param", "params": {"value": 3}},
     "report": {"op": "test.echo", "params": {"message": "scores:\\n"},
-               "inputs": {"items": ["notes.out", "score.out"]}},
+               "inputs": {"items": ["notes.out", "all.out", "score.out"]}},
     "nap": {"op": "test.sleep", "params": {"seconds": 0}}
   }
 }
@@ -96,7 +97,7 @@ for inst in plan["instances"]:
     for port, out in sorted(shown["outputs"].items()):
         print("%s\t%s\t%s" % (inst["name"], port, out["digest"]))
 PY
-[ "$(wc -l <"$T/expected.txt")" -eq 14 ] || { cat "$T/expected.txt"; fail "expected 14 deterministic outputs from kiln run"; }
+[ "$(wc -l <"$T/expected.txt")" -eq 18 ] || { cat "$T/expected.txt"; fail "expected 18 deterministic outputs from kiln run"; }
 pass "kiln run: $(wc -l <"$T/expected.txt") reference digests"
 
 # --- export, twice: same bytes ----------------------------------------------------------------
@@ -105,8 +106,10 @@ expect_status 0 "$KILN" export bazel "$T/g/graph.json" -o "$T/ws2"
 diff -r "$T/ws" "$T/ws2" >"$T/diff.txt" || { cat "$T/diff.txt"; fail "two exports of one graph differ"; }
 expect_grep 'name = "score__tag_a_b__value_0.5"' "$T/ws/BUILD.bazel"
 expect_grep 'name = "score__tag_c_d__value_-0.001"' "$T/ws/BUILD.bazel"
+expect_grep 'name = "score__tag_\.__t____value_2"' "$T/ws/BUILD.bazel"
+expect_grep 'name = "all_"' "$T/ws/BUILD.bazel"
 expect_grep 'name = "wheel_test"' "$T/ws/BUILD.bazel"
-pass "export: deterministic, readable sweep names, a wheel py_test"
+pass "export: deterministic, readable sweep names (names Bazel does not allow mapped), a wheel py_test"
 
 # check_digests DIR: every reference digest equals sha256 of the file Bazel built.
 check_digests() {
