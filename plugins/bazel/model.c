@@ -303,6 +303,7 @@ static int cmp_data(const void *a, const void *b) {
  * one file. */
 static int place_data(kb_model *m, kb_target *targets, size_t ntargets, kiln_error *err) {
     const size_t total = m->ndata;
+    if (total == 0) return 0; /* m->data is NULL: nothing to place (nor to memcpy from) */
     char **names = calloc(total + 1, sizeof *names);
     if (!names) return OOM(err);
     int rc = 0;
