@@ -890,10 +890,10 @@ kiln_job_wait_result kiln_job_watch_wait(kiln_job_watch *watch, int64_t seen, ki
     if (w->ping) {
         w->ping = 0;
         r = KILN_JOB_WAIT_PING;
+    } else if (e->last_seq > seen) { /* even when closing: a stream ends with the job's last event */
+        r = KILN_JOB_WAIT_MORE;
     } else if (m->closing) {
         r = KILN_JOB_WAIT_END;
-    } else if (e->last_seq > seen) {
-        r = KILN_JOB_WAIT_MORE;
     } else if (!e->active && job_state_terminal(e->state)) {
         r = KILN_JOB_WAIT_END;
     } else {

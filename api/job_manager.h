@@ -101,7 +101,8 @@ typedef enum kiln_job_wait_result {
     KILN_JOB_WAIT_MORE,      /* events after `seen` exist: read them from the job store   */
     KILN_JOB_WAIT_SUSPENDED, /* nothing new: w is listed and suspend() was called         */
     KILN_JOB_WAIT_PING,      /* a keep-alive tick: send a comment, then wait again        */
-    KILN_JOB_WAIT_END        /* the job ended and `seen` is its last event, or shutdown   */
+    KILN_JOB_WAIT_END        /* the job ended (or the server is stopping) and `seen` is the
+                                job's last event                                         */
 } kiln_job_wait_result;
 
 /* Decides what a stream that has sent every event up to `seen` does next (see above). */

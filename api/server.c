@@ -508,6 +508,16 @@ void kiln_api_server_stop(kiln_api_server *srv, int finish_running, double timeo
     MHD_socket fd = MHD_quiesce_daemon(srv->daemon); /* no new connections from here on */
     if (fd != MHD_INVALID_SOCKET) close(fd);
     kiln_job_manager_shutdown(srv->ctx.jobs, finish_running, timeout_s); /* also ends event streams */
+    /* The streams were resumed to send their last events and end: give libmicrohttpd's
+     * threads a moment (at most 5 s: a client that reads nothing must not hold us) to
+     * finish them, so that clients see a complete response rather than a cut connection. */
+    for (int i = 0; i < 500; i++) {
+        int streams = 0;
+        kiln_job_manager_stats(srv->ctx.jobs, NULL, NULL, &streams);
+        if (streams == 0) break;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     MHD_stop_daemon(srv->daemon);
     ctx_free(&srv->ctx);
     free(srv);

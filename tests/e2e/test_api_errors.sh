@@ -145,6 +145,12 @@ expect_http 200 GET /healthz
 stop_server
 start_server
 grep -q "listening on http://127.0.0.1:" "$T/serve.log" || fail "default bind should be 127.0.0.1"
+# the default body limit is 1 MiB: one byte more is refused, exactly 1 MiB is read (and parsed)
+head -c $((1048576 + 1)) /dev/zero | tr '\0' ' ' > "$T/big"
+expect_http 413 POST /v1/validate --data-binary @"$T/big"
+head -c 1048576 /dev/zero | tr '\0' ' ' > "$T/big"
+expect_http 400 POST /v1/validate --data-binary @"$T/big"
+error_is bad_json
 pass "binds 127.0.0.1 by default; a non-loopback bind without a token is refused"
 
 # --- the connection limit: beyond it, new connections wait until one closes

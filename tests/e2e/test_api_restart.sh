@@ -187,6 +187,15 @@ pass "kill -9 with $N jobs in flight: all listed once, none half-written, none c
 gate_graph "$T/live.json" "$T/gate-live" live
 LIVE=$("$KILN" submit "$T/live.json")
 wait_node_state "$LIVE" held running
+# a running node's log is read as it is written
+for i in $(seq 1 300); do
+  [ "$(http GET "/v1/jobs/$LIVE/nodes/held/log")" = 200 ] && grep -q "gate: waiting for" "$T/body" && break
+  sleep 0.1
+done
+expect_grep "gate: waiting for $T/gate-live" "$T/body"
+expect_grep '^X-Kiln-Log-Live: 1' "$T/headers"
+"$KILN" logs -f "$LIVE" held > "$T/logs-follow" &
+LOGS_PID=$!
 curl -s -N --max-time 120 "$S/v1/jobs/$LIVE/events" > "$T/sse-live" &
 CURL_PID=$!
 "$KILN" watch --json "$LIVE" > "$T/watch-live" &
@@ -197,9 +206,14 @@ touch "$T/gate-live"
 set +e; wait "$CURL_PID"; CRC=$?; wait "$WATCH_PID"; WRC=$?; set -e
 [ "$CRC" = 0 ] || fail "the stream did not end by itself when the job ended (curl exit $CRC)"
 [ "$WRC" = 0 ] || fail "kiln watch --json exit $WRC"
+set +e; wait "$LOGS_PID"; LRC=$?; set -e
+[ "$LRC" = 0 ] || fail "kiln logs -f exit $LRC"
+expect_http 200 GET "/v1/jobs/$LIVE/nodes/held/log"
+expect_grep '^X-Kiln-Log-Live: 0' "$T/headers"
+cmp -s "$T/body" "$T/logs-follow" || { diff "$T/body" "$T/logs-follow"; fail "kiln logs -f printed another log than the final one"; }
 tail -n 1 "$T/watch-live" | grep -q '"state":"succeeded"' || fail "kiln watch: last event $(tail -n 1 "$T/watch-live")"
 grep '^data: ' "$T/sse-live" | tail -n 1 | grep -q '"state":"succeeded"' || fail "stream: last event is not the job's end"
-pass "an event stream open on a running job closes when the job ends"
+pass "a running node's log is live (kiln logs -f follows it to its end); an open event stream closes when the job ends"
 
 # ====================================================== SIGTERM: --on-stop cancel (default)
 gate_graph "$T/term.json" "$T/gate-term" term

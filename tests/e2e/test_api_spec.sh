@@ -4,7 +4,8 @@
 #   - probing the real server: every documented METHOD PATH is routed (never the "no
 #     route" 404 nor 405), and every other method on those paths answers 405 with an Allow
 #     header listing exactly the documented ones (so --routes is the table that serves);
-#   - the error codes the spec lists are exactly those the server's sources can send.
+#   - the error codes the spec lists are exactly those the server's sources can send;
+#   - `kiln serve --help` and the client commands' --help name exactly the options parsed.
 # The YAML is read with a small line parser (PyYAML may be absent); when PyYAML is there,
 # the parse is checked against it too.
 source "$(dirname "$0")/lib.sh"
@@ -104,6 +105,34 @@ assert documented == sent, f"documented only: {sorted(documented - sent)}; sent 
 print(f"{len(sent)} error codes")
 PY
 pass "the spec's error codes = the codes the server sends"
+
+# --- `kiln serve --help` and the client commands' --help name exactly the options they parse
+for c in serve submit jobs job cancel retry logs watch; do
+  "$KILN" "$c" --help 2>&1 | grep -oE -- '--[a-z][a-z-]+' | sort -u > "$T/help-$c"
+done
+/usr/bin/python3 - "$KILN_SOURCE_DIR/core/cli" "$T" <<'PY' || fail "--help and the option tables differ"
+import re, sys
+src, t = sys.argv[1], sys.argv[2]
+def body(text, start):  # the function body that starts at `start`, to its closing "\n}\n"
+    i = text.index(start)
+    return text[i:text.index("\n}\n", i)]
+def longopts(code):
+    opts = set(re.findall(r'\{"([a-z][a-z-]*)",\s*(?:no|required|optional)_argument', code))
+    if "CLIENT_LONGOPTS" in code: opts |= {"server", "token-file"}
+    return opts
+serve = open(src + "/cmd_serve.c").read()
+client = open(src + "/cmd_client.c").read()
+code = {"serve": longopts(body(serve, "int cmd_serve("))}
+for c in ("submit", "jobs", "job", "logs", "watch"): code[c] = longopts(body(client, f"int cmd_{c}("))
+code["cancel"] = code["retry"] = longopts(body(client, "static int job_action("))
+bad = []
+for c, opts in code.items():
+    helped = {l.strip()[2:] for l in open(f"{t}/help-{c}") if l.strip()}
+    if opts != helped:
+        bad.append(f"kiln {c}: parsed only: {sorted(opts - helped)}; in --help only: {sorted(helped - opts)}")
+if bad: print("\n".join(bad)); sys.exit(1)
+PY
+pass "kiln serve/submit/jobs/job/cancel/retry/logs/watch --help name exactly the options each parses"
 
 stop_server
 [ "$SERVER_RC" = 0 ] || fail "SIGTERM: exit $SERVER_RC"
