@@ -3,10 +3,14 @@
  * Structure. Parameters (param_t) belong to the net and live in one internal layout (wmd),
  * chosen by the forward primitive of the first instance (format_tag any). An instance
  * (inst_t) holds, for one batch size, a list of stages: LINEAR (inner product, optional fused
- * ReLU), CONV (direct convolution, optional fused ReLU), POOL (max pooling) and RELU
- * (a ReLU not fused into a preceding layer). Flatten layers produce no stage: a flatten of a
- * plain tensor is a reinterpretation of its memory, and an inner product accepts a 4D blocked
- * source directly (its weights then have dims [O, C, H, W], plain oihw == PyTorch's [O, CHW]).
+ * ReLU), CONV (direct convolution, optional fused ReLU), POOL (max pooling), RELU (a ReLU not
+ * fused into a preceding layer) and FLATTEN. A flatten of a plain tensor is a reinterpretation
+ * of its memory and produces no stage; a flatten of a blocked tensor (a conv / pool output,
+ * nChw16c) is a FLATTEN stage: a reorder to plain NCHW (and back for the gradient), so that the
+ * inner product that follows gets a 2D [N, CHW] source. An inner product could take the 4D
+ * blocked source directly, but oneDNN 2.6 then runs its forward on a slow gemm path (4.5 ms
+ * instead of 0.5 ms for the default CNN's 1600 -> 128 layer at batch 128); the reorder costs
+ * 0.1 ms.
  *
  * When a primitive of a later instance (or a backward primitive) cannot use wmd, an adapter
  * reorder converts between wmd and what it wants, so correctness never depends on oneDNN
@@ -49,7 +53,7 @@ typedef struct reorder_t {
     dnnl_memory_t from, to;
 } reorder_t;
 
-typedef enum stage_kind { ST_LINEAR, ST_CONV, ST_POOL, ST_RELU } stage_kind;
+typedef enum stage_kind { ST_LINEAR, ST_CONV, ST_POOL, ST_RELU, ST_FLATTEN } stage_kind;
 
 typedef struct stage_t {
     stage_kind kind;
@@ -603,6 +607,52 @@ static int build_relu(kiln_cpu_net *net, inst_t *in, stage_t *s, const dnnl_memo
     return make_prim(o, fpd, &s->fwd, layer, "relu forward", err);
 }
 
+/* A FLATTEN stage for layer `layer` of a blocked 4D source `src` (md *md): a reorder to a new
+ * plain NCHW buffer, and for training a plain gradient buffer reordered back into `dsrc` (when
+ * need_dsrc). On success *md, *out and *dout describe the [n, CHW] plain view of the new
+ * buffers. */
+static int build_flatten(kiln_cpu_net *net, inst_t *in, stage_t *s, int layer, dnnl_memory_t src,
+                         dnnl_memory_t dsrc, int need_dsrc, dnnl_memory_desc_t *md, dnnl_memory_t *out,
+                         dnnl_memory_t *dout, kiln_error *err) {
+    int train = (net->flags & KILN_CPU_NET_TRAIN) != 0, rc;
+    owned_t *o = &in->own;
+    dnnl_memory_desc_t plain4, flat;
+    dnnl_dims_t fd = {md->dims[0], md->dims[1] * md->dims[2] * md->dims[3]};
+    reorder_t r = {0};
+    void *h = NULL;
+    memset(s, 0, sizeof *s);
+    s->kind = ST_FLATTEN;
+    s->layer = layer;
+    s->param = -1;
+    s->src = src;
+    s->dsrc = dsrc;
+    s->need_dsrc = need_dsrc && dsrc;
+    md_plain(&plain4, 4, md->dims);
+    md_plain(&flat, 2, fd);
+    rc = make_reorder(net, o, src, md, &plain4, NULL, &r, layer, err);
+    if (rc)
+        return rc;
+    s->fwd = r.p;
+    s->dst = r.to;
+    TRY(dnnl_memory_get_data_handle(s->dst, &h), "memory_get_data_handle");
+    rc = wrap_mem(net, o, &flat, h, out, layer, err);
+    *dout = NULL;
+    if (!rc && train) {
+        rc = new_mem(net, o, &plain4, &s->ddst, NULL, layer, err);
+        if (!rc && s->need_dsrc) {
+            rc = make_reorder(net, o, s->ddst, &plain4, md, dsrc, &r, layer, err);
+            s->bwd_data = r.p;
+        }
+        if (!rc) {
+            TRY(dnnl_memory_get_data_handle(s->ddst, &h), "memory_get_data_handle");
+            rc = wrap_mem(net, o, &flat, h, dout, layer, err);
+        }
+    }
+    if (!rc)
+        *md = flat;
+    return rc;
+}
+
 /* Is md a plain (row-major) layout of its dims? */
 static int md_is_plain(const dnnl_memory_desc_t *md) {
     dnnl_memory_desc_t p;
@@ -653,6 +703,12 @@ static int inst_build(kiln_cpu_net *net, int n, inst_t **out, kiln_error *err) {
         stage_t *s = &in->st[in->nstages];
         layer = i;
         if (l->type == KILN_CPU_FLATTEN) {
+            if (cur_md.ndims == 4 && !md_is_plain(&cur_md)) {
+                rc = build_flatten(net, in, s, i, cur, cur_d, train && grads_before, &cur_md, &cur, &cur_d, err);
+                if (!rc)
+                    in->nstages++;
+                continue;
+            }
             /* A plain 4D tensor flattens in place: re-describe its memory as [n, CHW]. */
             if (cur_md.ndims == 4 && md_is_plain(&cur_md)) {
                 void *h = NULL, *dh = NULL;
@@ -1006,6 +1062,7 @@ int kiln_cpu_net_forward(kiln_cpu_net *net, int n, const float **logits, kiln_er
                 EXEC(s->fwd, {DNNL_ARG_SRC, s->src}, {DNNL_ARG_DST, s->dst});
             break;
         case ST_RELU: EXEC(s->fwd, {DNNL_ARG_SRC, s->src}, {DNNL_ARG_DST, s->dst}); break;
+        case ST_FLATTEN: EXEC(s->fwd, {DNNL_ARG_FROM, s->src}, {DNNL_ARG_TO, s->dst}); break;
         }
     }
     TRY(run_reorder(net, &in->out_fix), "output reorder");
@@ -1065,6 +1122,10 @@ int kiln_cpu_net_backward(kiln_cpu_net *net, int n, kiln_error *err) {
                 EXEC(s->bwd_data, {DNNL_ARG_DST, s->dst}, {DNNL_ARG_DIFF_DST, s->ddst},
                      {DNNL_ARG_DIFF_SRC, s->dsrc});
             break;
+        case ST_FLATTEN:
+            if (s->need_dsrc)
+                EXEC(s->bwd_data, {DNNL_ARG_FROM, s->ddst}, {DNNL_ARG_TO, s->dsrc});
+            break;
         }
     }
     TRY(dnnl_stream_wait(net->strm), "stream_wait");
@@ -1115,7 +1176,7 @@ char *kiln_cpu_net_describe(kiln_cpu_net *net, int n) {
     inst_t *in = get_inst(net, n, &e);
     size_t len = 0, cap = 256;
     char *buf = malloc(cap);
-    static const char *kinds[] = {"linear", "conv2d", "maxpool2d", "relu"};
+    static const char *kinds[] = {"linear", "conv2d", "maxpool2d", "relu", "flatten"};
     if (!in || !buf) {
         free(buf);
         return NULL;
