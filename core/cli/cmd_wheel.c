@@ -20,8 +20,6 @@
 #include "wheel/check.h"
 #endif
 
-int cmd_wheel(int argc, char **argv);
-
 static int wheel_usage(const char *fmt, ...) KILN_PRINTF(1, 2);
 static int wheel_usage(const char *fmt, ...) {
     va_list ap;

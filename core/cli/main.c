@@ -98,6 +98,20 @@ static const kiln_command commands[] = {
      "Exit status: 0 exported, 1 invalid graph or the export failed, 2 usage error (bad\n"
      "option, unknown exporter, DIR is a file or not empty).\n",
      cmd_export},
+    {"wheel", "check Python wheels: names, RECORD hashes, zip safety, manylinux policy",
+     "Usage: kiln wheel check [--json] [--max-entries N] [--max-size BYTES] [--max-ratio R] FILE.whl...\n\n"
+     "Validates each wheel as the wheel.check op does, without extracting anything: the file\n"
+     "name (PEP 427/440/503) and its tags against WHEEL, the dist-info, METADATA, every RECORD\n"
+     "hash and size, unsafe paths, duplicates and zip bombs, and for platform wheels the\n"
+     "manylinux policy of every ELF file (DT_NEEDED, GLIBC_/GLIBCXX_/CXXABI_/GCC_ versions),\n"
+     "reporting the most compatible manylinux tag it satisfies. See docs/wheel.md.\n\n"
+     "      --json             print {\"valid\", \"wheels\": [report...]} instead of a summary\n"
+     "      --max-entries N    most entries an archive may have (default 100000)\n"
+     "      --max-size BYTES   most bytes the entries may expand to in all (default 16 GiB)\n"
+     "      --max-ratio R      highest compression ratio of an entry above 1 MiB and of the\n"
+     "                         whole archive (default 200)\n\n"
+     "Exit status: 0 every wheel is valid, 1 one is not (or cannot be read), 2 usage error.\n",
+     cmd_wheel},
     {"serve", "run the REST control plane: jobs over HTTP, live events, SQLite job store",
      "Usage: kiln serve [options]\n\n"
      "Serves the HTTP API of docs/api.md (api/openapi.yaml): graphs submitted as jobs run\n"
