@@ -6,7 +6,8 @@
 #     processes died with the server, `kiln cache verify` finds nothing corrupt, and retry
 #     finishes each job, taking what had finished from the cache;
 #   - kill -9 while many small jobs are in flight: nothing half-written shows after restart;
-#   - an event stream open on a live job closes when the job ends;
+#   - `kiln watch` reconnects across the restart (same port) and sees every event once;
+#   - an event stream open on a live job closes when the job ends; a live node log;
 #   - SIGTERM with --on-stop cancel (default) and --on-stop finish.
 # A node is held running by test.gate, which waits for a file: no timing is assumed.
 source "$(dirname "$0")/lib.sh"
@@ -55,15 +56,20 @@ wait_node_state "$RUN" side succeeded
 # a client following the job when the server dies
 curl -s -N --max-time 60 "$S/v1/jobs/$RUN/events" > "$T/sse-before" &
 CURL_PID=$!
+# and `kiln watch`, which reconnects (Last-Event-ID) when the connection drops
+"$KILN" watch --json "$RUN" > "$T/watch-across" 2> "$T/watch-across.err" &
+WATCH_PID=$!
 for i in $(seq 1 300); do grep -q '"node":"held","type":"state","state":"running"\|"held".*"running"' "$T/sse-before" && break; sleep 0.1; done
+for i in $(seq 1 300); do grep -q '"held"' "$T/watch-across" && break; sleep 0.1; done
 expect_http 200 GET /healthz       # answering while a node runs
 stop_server KILL
 [ "$SERVER_RC" = 137 ] || fail "kill -9: exit status $SERVER_RC"
 set +e; wait "$CURL_PID"; set -e          # the stream breaks with the server
-no_orphans                                # node processes die with their server (PDEATHSIG)
+# restart at once on the same port (kiln watch retries it for a few seconds), then check
+# that the node processes died with the server (PDEATHSIG); the new one has started none
+start_server -j 2 --max-jobs 1 --port "$PORT"
+no_orphans
 pass "kill -9 mid-job: the server and its node processes are gone"
-
-start_server -j 2 --max-jobs 1
 expect_grep "2 jobs left open by a previous server marked interrupted" "$T/serve.log"
 expect_http 200 GET "/v1/jobs?limit=1000"
 /usr/bin/python3 - "$T/body" "$DONE" "$RUN" "$QUEUED" <<'PY' || fail "jobs after the restart: $(cat "$T/body")"
@@ -102,7 +108,18 @@ assert ids == list(range(1, len(ids) + 1)), ids          # no gap, no repeat
 last = b[-1]["data"]
 assert last["type"] == "state" and "node" not in last and last["state"] == "interrupted", last
 PY
-pass "restart: every job listed once; the running and the queued one marked interrupted (nodes too); the stream resumes and ends"
+set +e; wait "$WATCH_PID"; WRC=$?; set -e
+[ "$WRC" = 130 ] || { cat "$T/watch-across.err"; fail "kiln watch across the restart: exit $WRC, expected 130 (interrupted)"; }
+expect_grep "reconnecting" "$T/watch-across.err"
+expect_http 200 GET "/v1/jobs/$RUN"
+/usr/bin/python3 - "$T/watch-across" "$(jq_ "$T/body" "d['last_event']")" <<'PY' || fail "kiln watch across the restart"
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert len(evs) == int(sys.argv[2]), (len(evs), sys.argv[2])   # every event once: none lost, none repeated
+last = evs[-1]
+assert last["type"] == "state" and "node" not in last and last["state"] == "interrupted", last
+PY
+pass "restart: every job listed once; the running and the queued one marked interrupted (nodes too); streams resume and end (kiln watch reconnects by itself)"
 
 expect_status 0 "$KILN" cache verify
 expect_no_grep "CORRUPT|BROKEN" "$T/out"
