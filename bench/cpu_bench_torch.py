@@ -50,6 +50,8 @@ def main():
     ap.add_argument("--momentum", type=float, default=0.9)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--schedule", choices=["constant", "cosine"], default="constant",
+                    help="cosine: annealed per step from lr to 0 over the run (cpu.train's)")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -61,6 +63,9 @@ def main():
     opt = torch.optim.SGD(net.parameters(), lr=a.lr, momentum=a.momentum)
     lossf = torch.nn.CrossEntropyLoss()
     n = x.shape[0]
+    steps = (n + a.batch - 1) // a.batch
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=a.epochs * steps)
+             if a.schedule == "cosine" else None)
     epoch_s = []
     for _ in range(a.epochs):
         t0 = time.perf_counter()
@@ -72,6 +77,8 @@ def main():
             loss = lossf(net(x[idx]), y[idx])
             loss.backward()
             opt.step()
+            if sched:
+                sched.step()
         epoch_s.append(time.perf_counter() - t0)
     net.eval()
     correct = 0
