@@ -23,10 +23,12 @@
 #        KILN_BENCH_SCHEDULE constant or cosine (per-step annealing to 0, both peers; default
 #                           cosine: it reaches higher test accuracy in 10 epochs)
 #        KILN_BENCH_KEEP=1  keep the work directory
-#        OMP_WAIT_POLICY    passed to both peers (both run on GNU OpenMP); default passive here:
-#                           with the default (spinning) policy a 2-thread run on cores that
-#                           other work also uses loses most of its time spinning at barriers
-#                           (docs/cpu.md). Set it to active to measure the spinning default.
+#        OMP_WAIT_POLICY    passed to both peers (both run on GNU OpenMP; unset: libgomp's
+#                           default, threads spin a while at barriers). Its value changes the
+#                           figures a lot, see docs/cpu.md: on a loaded machine the spinning
+#                           default wastes most of a 2-thread run; `passive` makes PyTorch's MLP
+#                           3x faster (its OpenBLAS threads no longer compete with spinning
+#                           OpenMP threads) and kiln's a little slower.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -46,12 +48,12 @@ ARCHS="${KILN_BENCH_ARCHS:-mlp cnn}"
 TH="${KILN_BENCH_THREADS:-2}"
 lr_for() { case $1 in mlp) echo "${KILN_BENCH_LR:-0.02}" ;; *) echo "${KILN_BENCH_LR:-0.03}" ;; esac; }
 SCHED="${KILN_BENCH_SCHEDULE:-cosine}"
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
+WAIT="${OMP_WAIT_POLICY:-unset (libgomp default)}"
 W="$(mktemp -d /tmp/kiln-cpu-bench.XXXXXX)"
 if [ "${KILN_BENCH_KEEP:-0}" = 1 ]; then echo "work dir: $W"; else trap 'rm -rf "$W"' EXIT; fi
 
 echo "kiln cpu.train vs PyTorch: Fashion-MNIST 60000 train / 10000 test, batch 128, SGD momentum 0.9,"
-echo "lr mlp $(lr_for mlp) cnn $(lr_for cnn) ($SCHED), $EPOCHS epoch(s), $TH threads, OMP_WAIT_POLICY=$OMP_WAIT_POLICY; $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
+echo "lr mlp $(lr_for mlp) cnn $(lr_for cnn) ($SCHED), $EPOCHS epoch(s), $TH threads, OMP_WAIT_POLICY $WAIT; $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # 1. The data, once, through kiln: both peers train on these files.
