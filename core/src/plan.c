@@ -634,20 +634,25 @@ int kiln_plan_action_key(const kiln_plan *plan, size_t i,
                          void *user, char key_out[65]) {
     if (!plan || i >= plan->ninstances) return KILN_EINVAL;
     const kiln_instance *in = &plan->instances[i];
-    json_t *inputs = json_object();
+    int with_producers = (in->op->def->flags & KILN_OP_KEY_INPUT_INFO) != 0;
+    json_t *inputs = json_object(), *producers = with_producers ? json_object() : NULL;
     for (size_t p = 0; p < in->ninputs; p++) {
-        json_t *list = json_array();
+        json_t *list = json_array(), *names = with_producers ? json_array() : NULL;
         for (size_t s = 0; s < in->inputs[p].nsources; s++) {
             const kiln_plan_source *src = &in->inputs[p].sources[s];
             const char *d = input_digest ? input_digest(src->instance, src->port, user) : NULL;
             if (!d) {
                 json_decref(list);
+                json_decref(names);
                 json_decref(inputs);
+                json_decref(producers);
                 return KILN_ENOTFOUND;
             }
             json_array_append_new(list, json_string(d));
+            if (names) json_array_append_new(names, json_string(plan->instances[src->instance].name));
         }
         json_object_set_new(inputs, in->inputs[p].port, list);
+        if (producers) json_object_set_new(producers, in->inputs[p].port, names);
     }
     json_t *params = json_deep_copy(in->params);
     if (!params) abort();
@@ -659,6 +664,7 @@ int kiln_plan_action_key(const kiln_plan *plan, size_t i,
                             plugin_name(in->op), "plugin_version", plugin_version(in->op), "params",
                             params, "inputs", inputs);
     if (!doc) abort();
+    if (producers) json_object_set_new(doc, "producers", producers); /* KILN_OP_KEY_INPUT_INFO */
     char *text = kiln_canonical_json(doc);
     kiln_sha256_hex(text, strlen(text), key_out);
     free(text);
@@ -706,6 +712,7 @@ json_t *kiln_plan_to_json(const kiln_plan *plan) {
         if (def->flags & KILN_OP_DETERMINISTIC) json_array_append_new(flags, json_string("deterministic"));
         if (def->flags & KILN_OP_NEEDS_GPU) json_array_append_new(flags, json_string("needs_gpu"));
         if (def->flags & KILN_OP_NO_CACHE) json_array_append_new(flags, json_string("no_cache"));
+        if (def->flags & KILN_OP_KEY_INPUT_INFO) json_array_append_new(flags, json_string("key_input_info"));
         json_t *obj = json_pack("{ss ss ss ss ss so so so so so so sf si}", "name", in->name, "node",
                                 g->nodes[in->node].name, "op", def->name, "plugin",
                                 plugin_name(in->op), "plugin_version", plugin_version(in->op),

@@ -61,6 +61,7 @@ long kiln_plan_find(const kiln_plan *plan, const char *name);
  *   {"kiln_key": 1, "op": ..., "plugin": ..., "plugin_version": ...,
  *    "params": <params with input-file params replaced by {"sha256": ...}>,
  *    "inputs": {"port": ["<digest of source 0>", ...]}}
+ * plus, for ops flagged KILN_OP_KEY_INPUT_INFO, "producers": {"port": ["<instance name>", ...]}.
  * `input_digest(instance, port, user)` returns the digest of a producer's output (or NULL
  * when unknown yet, in which case this returns KILN_ENOTFOUND). */
 int kiln_plan_action_key(const kiln_plan *plan, size_t i,

@@ -45,7 +45,7 @@
 /* Guards against a table that lost its NULL terminator (the loader would walk off it). */
 #define MAX_TABLE_ENTRIES 1024
 
-#define KNOWN_OP_FLAGS (KILN_OP_DETERMINISTIC | KILN_OP_NEEDS_GPU | KILN_OP_NO_CACHE)
+#define KNOWN_OP_FLAGS (KILN_OP_DETERMINISTIC | KILN_OP_NEEDS_GPU | KILN_OP_NO_CACHE | KILN_OP_KEY_INPUT_INFO)
 #define KNOWN_PORT_FLAGS (KILN_PORT_OPTIONAL)
 
 /* ---------------------------------------------------------------------------------------- */

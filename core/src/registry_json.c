@@ -36,6 +36,7 @@ static json_t *flags_json(uint32_t f) {
     if (f & KILN_OP_DETERMINISTIC) json_array_append_new(arr, json_string("deterministic"));
     if (f & KILN_OP_NEEDS_GPU) json_array_append_new(arr, json_string("needs_gpu"));
     if (f & KILN_OP_NO_CACHE) json_array_append_new(arr, json_string("no_cache"));
+    if (f & KILN_OP_KEY_INPUT_INFO) json_array_append_new(arr, json_string("key_input_info"));
     return arr;
 }
 

@@ -2,9 +2,8 @@
  * picks the best candidate by a named metric (max or min), outputs its model unchanged, and a
  * table of every candidate's node, sweep values, params and metrics.
  *
- * Not flagged deterministic: the table names the producing nodes (input_info), which are not
- * part of an action key, so it is recomputed on every run (it only reads small files); the
- * model it outputs has the same bytes and digest as the winner, so what follows stays cached. */
+ * Deterministic, and flagged KILN_OP_KEY_INPUT_INFO: the table names the producing instances
+ * (input_info), so the action key holds their names too and a renamed sweep re-runs it. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -195,7 +194,7 @@ const kiln_op_def kiln_eval_op_select = {
     select_schema,
     select_inputs,
     select_outputs,
-    0, /* not deterministic: the table carries node names (see the top of this file) */
+    KILN_OP_DETERMINISTIC | KILN_OP_KEY_INPUT_INFO, /* the table names the candidates */
     1,
     run_select,
 };

@@ -60,6 +60,12 @@ for lr in 0.002 0.05; do for m in 0.0 0.9; do
 done; done
 pass "one run: data -> 2x2 sweep of cpu.train (4 models) -> eval.classify x4 -> eval.select -> cpu.predict; the CNN too"
 
+# Again: nothing runs, eval.select included (its key holds the candidates' instance names).
+expect_status 0 "$KILN" run --json -j 2 "$T/g.json"
+[ "$(count_state cached "$T/out")" -eq 17 ] || fail "second run: expected all 17 instances cached"
+[ "$(count_state succeeded "$T/out")" -eq 0 ] || fail "second run: something ran again"
+pass "a second run executes nothing: all 17 instances are cache hits"
+
 $PY - "$T" <<'PY' || fail "learning / selection checks"
 import glob, json, os, sys
 t = sys.argv[1]

@@ -49,7 +49,7 @@ extern "C" {
 
 /* ABI version of this header. Major: incompatible change. Minor: something was appended. */
 #define KILN_PLUGIN_ABI_MAJOR 1
-#define KILN_PLUGIN_ABI_MINOR 0
+#define KILN_PLUGIN_ABI_MINOR 1 /* 1.1: KILN_OP_KEY_INPUT_INFO */
 
 /* The one symbol a plugin exports. */
 #define KILN_PLUGIN_SYMBOL "kiln_plugin_descriptor"
@@ -127,6 +127,11 @@ typedef struct kiln_port_def {
                                       deterministic ops are served from the action cache */
 #define KILN_OP_NEEDS_GPU 0x2u     /* queue for a GPU slot                                */
 #define KILN_OP_NO_CACHE 0x4u      /* never served from the cache, always run             */
+#define KILN_OP_KEY_INPUT_INFO 0x8u /* (ABI 1.1) the output depends on which instances produced
+                                       the inputs (their names, as input_info gives them), not
+                                       only on the inputs' bytes: the action key then also holds
+                                       each input's producing instance name (e.g. eval.select,
+                                       whose table names the candidates)                     */
 
 typedef struct kiln_ctx kiln_ctx; /* opaque: one running op instance */
 typedef struct kiln_host_api kiln_host_api;
