@@ -10,16 +10,10 @@
 #include "metrics.h"
 #include "ops.h"
 
-static const char classify_schema[] =
-    "{\"type\": \"object\","
-    " \"properties\": {"
-    "  \"batch\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 65536, \"default\": 256,"
-    "             \"description\": \"samples per forward pass\"},"
-    "  \"threads\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 256, \"default\": 2,"
-    "               \"description\": \"CPU threads\"}}}";
+static const char classify_schema[] = KILN_CPU_FORWARD_SCHEMA;
 
 static const kiln_port_def classify_inputs[] = {
-    {"model", KILN_TYPE_MODEL, KILN_ONE, 0, NULL, "a model (cpu.train, cuda.train)"},
+    {"model", KILN_TYPE_MODEL, KILN_ONE, 0, NULL, KILN_CPU_MODEL_INPUT_DOC},
     {"dataset", KILN_TYPE_DATASET, KILN_ONE, 0, NULL, "a labelled dataset (the test set)"},
     {NULL, 0, 0, 0, NULL, NULL}};
 

@@ -5,20 +5,8 @@
 # schedule (optimizer state and the schedule position travel in the checkpoint). The checkpoint
 # dir is gone once the node succeeded.
 source "$(dirname "$0")/lib.sh"
-# Sanitizer builds: LeakSanitizer crashes at exit ("Tracer caught signal 11") scanning the
-# dynamic TLS of the OpenMP worker threads oneDNN starts inside the dlopen'd plugin (a bogus
-# DTLS range) whenever a node runs on 2 threads. Not scanning TLS as a root set avoids it; the
-# only blocks then unreachable are libgomp's per-thread state, suppressed. Leaks elsewhere are
-# still reported. No effect on other builds.
-printf 'leak:libgomp.so\n' > "$T/lsan.supp"
-export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}use_tls=0:suppressions=$T/lsan.supp"
-PY=/usr/bin/python3
-export PYTHONPATH="$KILN_SOURCE_DIR/tests/python"
-FM=/usr/share/datasets/fashion-mnist
-PLUGINS="$KILN_BUILD_DIR/lib/kiln/plugins"
-for p in kiln_cpu kiln_data; do
-  if [ ! -f "$PLUGINS/$p.so" ]; then echo "skip: $PLUGINS/$p.so not built"; exit 0; fi
-done
+source "$(dirname "$0")/lib_cpu.sh"
+cpu_test_setup kiln_cpu kiln_data
 [ -f "$FM/t10k-images-idx3-ubyte.gz" ] || { echo "skip: $FM not installed (dataset-fashion-mnist)"; exit 0; }
 
 EPOCHS=3
