@@ -5,6 +5,7 @@
 
 #include "artifact.h"
 #include "common.h"
+#include "forward.h"
 #include "loss.h"
 #include "net.h"
 #include "ops.h"
@@ -34,44 +35,24 @@ static int pred_chunk(void *ud, const float *logits, const int64_t *labels, int6
     return 0;
 }
 
-static int cancelled_cb(void *ud) {
-    void **p = ud;
-    const kiln_host_api *h = p[0];
-    return h->cancelled(p[1]);
-}
-
 static int run_predict(const kiln_host_api *h, kiln_ctx *ctx) {
-    const json_t *params = h->params(ctx);
-    const json_t *bj = json_object_get(params, "batch"), *tj = json_object_get(params, "threads");
-    int batch = json_is_integer(bj) ? (int)json_integer_value(bj) : 256;
-    int threads = json_is_integer(tj) ? (int)json_integer_value(tj) : 2;
     kiln_error err = {0};
-    kiln_cpu_dataset ds;
-    kiln_cpu_net *net = NULL;
+    kiln_cpu_forward f;
     pred_acc a = {0, NULL, NULL};
-    int rc;
-    kiln_cpu_set_threads(threads);
-    rc = kiln_cpu_dataset_open(h, h->input_path(ctx, "dataset", 0), "input 'dataset'", &ds, &err);
+    int rc = kiln_cpu_forward_open(h, ctx, &f, &err);
     if (rc)
         return h->fail(ctx, "%s", err.message), rc;
-    if (batch > ds.d.n)
-        batch = (int)ds.d.n;
-    rc = kiln_cpu_model_load(h, h->input_path(ctx, "model", 0), batch, 0, &net, NULL, &err);
+    int64_t n = f.ds.d.n;
+    a.classes = kiln_cpu_net_arch(f.net)->num_classes;
+    a.cls = malloc((size_t)n * sizeof *a.cls);
+    a.proba = malloc((size_t)(n * a.classes) * sizeof *a.proba);
+    if (!a.cls || !a.proba)
+        rc = kiln_cpu_err(&err, KILN_ENOMEM, "out of memory");
     if (!rc)
-        rc = kiln_cpu_dataset_fits(&ds, kiln_cpu_net_arch(net), "input 'dataset'", &err);
-    if (!rc) {
-        a.classes = kiln_cpu_net_arch(net)->num_classes;
-        a.cls = malloc((size_t)ds.d.n * sizeof *a.cls);
-        a.proba = malloc((size_t)(ds.d.n * a.classes) * sizeof *a.proba);
-        if (!a.cls || !a.proba)
-            rc = kiln_cpu_err(&err, KILN_ENOMEM, "out of memory");
-    }
-    void *cud[2] = {(void *)h, ctx};
-    if (!rc)
-        rc = kiln_cpu_forward_all(net, &ds.d, batch, pred_chunk, &a, cancelled_cb, cud, &err);
+        rc = kiln_cpu_forward_run(h, ctx, &f, pred_chunk, &a, &err);
     if (!rc) {
         kiln_tensors_writer *w = h->tensors_writer_new();
-        int64_t s1[1] = {ds.d.n}, s2[2] = {ds.d.n, a.classes};
+        int64_t s1[1] = {n}, s2[2] = {n, a.classes};
         rc = w ? 0 : kiln_cpu_err(&err, KILN_ENOMEM, "out of memory");
         if (!rc)
             rc = h->tensors_writer_add(w, "class", KILN_DTYPE_I64, 1, s1, a.cls, 1, &err);
@@ -81,13 +62,12 @@ static int run_predict(const kiln_host_api *h, kiln_ctx *ctx) {
             rc = h->tensors_writer_finish(w, h->output_path(ctx, "predictions"), &err);
         h->tensors_writer_free(w);
         if (!rc)
-            h->log(ctx, KILN_LOG_INFO, "cpu.predict: %lld samples, %lld classes", (long long)ds.d.n,
+            h->log(ctx, KILN_LOG_INFO, "cpu.predict: %lld samples, %lld classes", (long long)n,
                    (long long)a.classes);
     }
     free(a.cls);
     free(a.proba);
-    kiln_cpu_net_free(net);
-    kiln_cpu_dataset_close(h, &ds);
+    kiln_cpu_forward_close(h, &f);
     if (rc == KILN_ECANCELLED)
         return rc;
     if (rc)

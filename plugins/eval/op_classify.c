@@ -6,6 +6,7 @@
 
 #include "cpu/artifact.h"
 #include "cpu/common.h"
+#include "cpu/forward.h"
 #include "cpu/net.h"
 #include "metrics.h"
 #include "ops.h"
@@ -28,16 +29,6 @@ static int add_chunk(void *ud, const float *logits, const int64_t *labels, int64
     return 0;
 }
 
-typedef struct cancel_ud {
-    const kiln_host_api *h;
-    kiln_ctx *ctx;
-} cancel_ud;
-
-static int cancelled_cb(void *ud) {
-    cancel_ud *c = ud;
-    return c->h->cancelled(c->ctx);
-}
-
 /* Class names: the model's kiln.classes, else the dataset's (a new reference or NULL). */
 static json_t *class_names(const json_t *model_meta, const json_t *data_meta) {
     const char *s = json_string_value(json_object_get(model_meta, "kiln.classes"));
@@ -52,41 +43,26 @@ static json_t *class_names(const json_t *model_meta, const json_t *data_meta) {
 }
 
 static int run_classify(const kiln_host_api *h, kiln_ctx *ctx) {
-    const json_t *params = h->params(ctx);
-    const json_t *bj = json_object_get(params, "batch"), *tj = json_object_get(params, "threads");
-    int batch = json_is_integer(bj) ? (int)json_integer_value(bj) : 256;
-    int threads = json_is_integer(tj) ? (int)json_integer_value(tj) : 2;
     kiln_error err = {0};
-    kiln_cpu_dataset ds;
-    kiln_cpu_net *net = NULL;
-    json_t *mmeta = NULL, *names = NULL, *m = NULL;
+    kiln_cpu_forward f;
+    json_t *names = NULL, *m = NULL;
     kiln_eval_counts counts = {0};
-    cancel_ud cud = {h, ctx};
-    int rc;
-    kiln_cpu_set_threads(threads);
-    rc = kiln_cpu_dataset_open(h, h->input_path(ctx, "dataset", 0), "input 'dataset'", &ds, &err);
+    int rc = kiln_cpu_forward_open(h, ctx, &f, &err);
     if (rc)
         return h->fail(ctx, "%s", err.message), rc;
-    if (batch > ds.d.n)
-        batch = (int)ds.d.n;
-    rc = kiln_cpu_model_load(h, h->input_path(ctx, "model", 0), batch, 0, &net, &mmeta, &err);
-    if (!rc)
-        rc = kiln_cpu_dataset_fits(&ds, kiln_cpu_net_arch(net), "input 'dataset'", &err);
-    if (!rc) {
-        int64_t classes = kiln_cpu_net_arch(net)->num_classes;
-        rc = kiln_cpu_data_check_labels(&ds.d, classes, "input 'dataset'", &err);
-        if (rc) {
-            char msg[KILN_ERROR_MESSAGE_MAX];
-            snprintf(msg, sizeof msg, "%s", err.message);
-            kiln_cpu_err(&err, rc, "%s; the model has %lld classes", msg, (long long)classes);
-        } else if (kiln_eval_counts_init(&counts, classes)) {
-            rc = kiln_cpu_err(&err, KILN_ENOMEM, "out of memory");
-        }
+    int64_t classes = kiln_cpu_net_arch(f.net)->num_classes;
+    rc = kiln_cpu_data_check_labels(&f.ds.d, classes, "input 'dataset'", &err);
+    if (rc) {
+        char msg[KILN_ERROR_MESSAGE_MAX];
+        snprintf(msg, sizeof msg, "%s", err.message);
+        kiln_cpu_err(&err, rc, "%s; the model has %lld classes", msg, (long long)classes);
+    } else if (kiln_eval_counts_init(&counts, classes)) {
+        rc = kiln_cpu_err(&err, KILN_ENOMEM, "out of memory");
     }
     if (!rc)
-        rc = kiln_cpu_forward_all(net, &ds.d, batch, add_chunk, &counts, cancelled_cb, &cud, &err);
+        rc = kiln_cpu_forward_run(h, ctx, &f, add_chunk, &counts, &err);
     if (!rc) {
-        names = class_names(mmeta, ds.meta);
+        names = class_names(f.model_meta, f.ds.meta);
         m = kiln_eval_metrics_json(&counts, names);
         if (!m)
             rc = kiln_cpu_err(&err, KILN_ENOMEM, "out of memory");
@@ -114,10 +90,8 @@ static int run_classify(const kiln_host_api *h, kiln_ctx *ctx) {
                json_real_value(json_object_get(m, "loss")), (long long)counts.n);
     json_decref(m);
     json_decref(names);
-    json_decref(mmeta);
     kiln_eval_counts_clear(&counts);
-    kiln_cpu_net_free(net);
-    kiln_cpu_dataset_close(h, &ds);
+    kiln_cpu_forward_close(h, &f);
     if (rc == KILN_ECANCELLED)
         return rc;
     if (rc)
