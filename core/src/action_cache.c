@@ -124,10 +124,6 @@ int kiln_ac_remove(const kiln_store *store, const char *key, kiln_error *err) {
     return rc;
 }
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* "<64 hex>.json" */
 static int is_record_name(const char *s) {
     size_t n = strlen(s);
@@ -138,65 +134,32 @@ static int is_record_name(const char *s) {
     return kiln_is_digest(key);
 }
 
-static int is_fanout_dir(const char *s) {
-    return strlen(s) == 2 && strchr("0123456789abcdef", s[0]) && strchr("0123456789abcdef", s[1]);
-}
-
-/* Sorted names in dir satisfying keep; count or 0 (unreadable dirs are treated as empty). */
-static size_t sorted_names(const char *dir, int (*keep)(const char *), char ***out) {
-    *out = NULL;
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (!keep(de->d_name)) continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn) abort();
-            names = nn;
-        }
-        names[n] = strdup(de->d_name);
-        if (!names[n]) abort();
-        n++;
-    }
-    closedir(d);
-    if (n > 1) qsort(names, n, sizeof *names, cmp_str);
-    *out = names;
-    return n;
-}
-
 /* Every readable record in key order (records that fail kiln_ac_get are skipped). The record
  * passed to fn is borrowed for the call. Returns 0 or fn's first non-zero value. */
 int kiln_ac_foreach(const kiln_store *store,
                     int (*fn)(const char *key, const json_t *record, void *user), void *user) {
     char **subs = NULL;
-    size_t ns = sorted_names(store->ac_dir, is_fanout_dir, &subs);
+    int ns = kiln_dir_names_sorted(store->ac_dir, kiln_store_is_fanout_name, &subs);
     int rc = 0;
-    for (size_t i = 0; i < ns; i++) {
+    for (int i = 0; i < ns && rc == 0; i++) {
         char *sub = kiln_path_join(store->ac_dir, subs[i]);
         char **names = NULL;
-        size_t nn = sorted_names(sub, is_record_name, &names);
-        for (size_t j = 0; j < nn; j++) {
-            if (rc == 0 && strncmp(names[j], subs[i], 2) == 0) {
-                char key[KILN_DIGEST_HEX_LEN + 1];
-                memcpy(key, names[j], KILN_DIGEST_HEX_LEN);
-                key[KILN_DIGEST_HEX_LEN] = '\0';
-                kiln_error e2 = {0};
-                json_t *rec = kiln_ac_get(store, key, &e2);
-                if (rec) {
-                    rc = fn(key, rec, user);
-                    json_decref(rec);
-                }
+        int nn = kiln_dir_names_sorted(sub, is_record_name, &names);
+        for (int j = 0; j < nn && rc == 0; j++) {
+            if (strncmp(names[j], subs[i], 2) != 0) continue;
+            char key[KILN_DIGEST_HEX_LEN + 1];
+            memcpy(key, names[j], KILN_DIGEST_HEX_LEN);
+            key[KILN_DIGEST_HEX_LEN] = '\0';
+            kiln_error e2 = {0};
+            json_t *rec = kiln_ac_get(store, key, &e2);
+            if (rec) {
+                rc = fn(key, rec, user);
+                json_decref(rec);
             }
-            free(names[j]);
         }
-        free(names);
+        kiln_names_free(names, nn);
         free(sub);
-        free(subs[i]);
     }
-    free(subs);
+    kiln_names_free(subs, ns);
     return rc;
 }

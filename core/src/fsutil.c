@@ -198,11 +198,11 @@ int kiln_read_file(const char *path, char **out_data, size_t *out_len, kiln_erro
     return 0;
 }
 
-/* Writes all `len` bytes, retrying short writes and EINTR. Returns 0 or -1 (errno). */
-static int write_all(int fd, const void *data, size_t len) {
+/* See fsutil.h. (Chunks of at most 1 GiB: larger writes are short on Linux anyway.) */
+int kiln_write_all(int fd, const void *data, size_t len) {
     const char *p = data;
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = write(fd, p, len > (1u << 30) ? (1u << 30) : len);
         if (n < 0) {
             if (errno == EINTR) continue;
             return -1;
@@ -213,8 +213,8 @@ static int write_all(int fd, const void *data, size_t len) {
     return 0;
 }
 
-/* Opens a fresh temporary "<dir>/.<base>.tmp.XXXXXX" next to `path` (mode 0644). Returns the fd and the malloc'd name in *tmp_out, or -1 with err set. */
-static int open_temp_beside(const char *path, char **tmp_out, kiln_error *err) {
+/* See fsutil.h. */
+int kiln_open_temp_beside(const char *path, char **tmp_out, kiln_error *err) {
     char *dir = kiln_path_dirname(path);
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
@@ -236,8 +236,8 @@ static int open_temp_beside(const char *path, char **tmp_out, kiln_error *err) {
     return fd;
 }
 
-/* fsync + close `fd`, rename tmp over path, fsync the directory. On failure unlinks tmp. */
-static int commit_temp(int fd, char *tmp, const char *path, kiln_error *err) {
+/* See fsutil.h. */
+int kiln_commit_temp(int fd, char *tmp, const char *path, kiln_error *err) {
     int rc = 0;
     if (fsync(fd) != 0) {
         rc = kiln_error_set(err, KILN_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
@@ -264,16 +264,16 @@ static int commit_temp(int fd, char *tmp, const char *path, kiln_error *err) {
  * failure the temp file is removed and `path` is untouched. */
 int kiln_write_file_atomic(const char *path, const void *data, size_t len, kiln_error *err) {
     char *tmp = NULL;
-    int fd = open_temp_beside(path, &tmp, err);
+    int fd = kiln_open_temp_beside(path, &tmp, err);
     if (fd < 0) return KILN_EIO;
-    if (write_all(fd, data, len) != 0) {
+    if (kiln_write_all(fd, data, len) != 0) {
         int rc = kiln_error_set(err, KILN_EIO, "%s: write failed: %s", tmp, strerror(errno));
         close(fd);
         unlink(tmp);
         free(tmp);
         return rc;
     }
-    return commit_temp(fd, tmp, path, err);
+    return kiln_commit_temp(fd, tmp, path, err);
 }
 
 /* Streams src into a temp file beside dst, then commits it like kiln_write_file_atomic.
@@ -286,7 +286,7 @@ int kiln_copy_file(const char *src, const char *dst, kiln_error *err) {
                               src, strerror(e));
     }
     char *tmp = NULL;
-    int out = open_temp_beside(dst, &tmp, err);
+    int out = kiln_open_temp_beside(dst, &tmp, err);
     if (out < 0) {
         close(in);
         return KILN_EIO;
@@ -303,7 +303,7 @@ int kiln_copy_file(const char *src, const char *dst, kiln_error *err) {
             break;
         }
         if (n == 0) break;
-        if (write_all(out, buf, (size_t)n) != 0)
+        if (kiln_write_all(out, buf, (size_t)n) != 0)
             rc = kiln_error_set(err, KILN_EIO, "%s: write failed: %s", tmp, strerror(errno));
     }
     free(buf);
@@ -314,7 +314,7 @@ int kiln_copy_file(const char *src, const char *dst, kiln_error *err) {
         free(tmp);
         return rc;
     }
-    return commit_temp(out, tmp, dst, err);
+    return kiln_commit_temp(out, tmp, dst, err);
 }
 
 /* Opens the directory read-only and fsyncs it. EINVAL from fsync (filesystems that do not
@@ -405,4 +405,40 @@ double kiln_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_name(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* See fsutil.h. */
+int kiln_dir_names_sorted(const char *dir, int (*keep)(const char *), char ***out) {
+    *out = NULL;
+    DIR *d = opendir(dir);
+    if (!d) return errno == ENOENT ? 0 : -1;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!keep(de->d_name)) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **nn = realloc(names, cap * sizeof *nn);
+            if (!nn) abort();
+            names = nn;
+        }
+        names[n] = strdup(de->d_name);
+        if (!names[n]) abort();
+        n++;
+    }
+    closedir(d);
+    if (n > 1) qsort(names, n, sizeof *names, cmp_name);
+    *out = names;
+    return (int)n;
+}
+
+/* See fsutil.h. */
+void kiln_names_free(char **names, int n) {
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
 }

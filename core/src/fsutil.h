@@ -35,6 +35,25 @@ int kiln_copy_file(const char *src, const char *dst, kiln_error *err);
 /* fsyncs the directory `dir` (after a rename into it). */
 int kiln_fsync_dir(const char *dir, kiln_error *err);
 
+/* Writes all `len` bytes to fd, retrying short writes and EINTR. Returns 0 or -1 (errno). */
+int kiln_write_all(int fd, const void *data, size_t len);
+
+/* Opens a fresh temporary file "<dir>/.<base>.tmp.XXXXXX" beside `path` (mode 0644) for an
+ * atomic write. Returns the fd and the malloc'd name in *tmp_out, or -1 with err set. */
+int kiln_open_temp_beside(const char *path, char **tmp_out, kiln_error *err);
+
+/* Finishes an atomic write: fsync + close `fd`, rename `tmp` over `path`, fsync the directory.
+ * Takes ownership of fd and tmp (freed; the temp file is unlinked on failure). */
+int kiln_commit_temp(int fd, char *tmp, const char *path, kiln_error *err);
+
+/* The names in `dir` that satisfy `keep`, sorted (strcmp), into *out: a malloc'd array of
+ * malloc'd strings (free with kiln_names_free). Returns the count (0 for a missing dir), or
+ * -1 when the directory cannot be read. */
+int kiln_dir_names_sorted(const char *dir, int (*keep)(const char *), char ***out);
+
+/* Frees what kiln_dir_names_sorted returned (n may be <= 0). */
+void kiln_names_free(char **names, int n);
+
 /* rm -rf. Missing path is success. */
 int kiln_remove_tree(const char *path, kiln_error *err);
 

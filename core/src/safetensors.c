@@ -577,20 +577,6 @@ static int cmp_wt_name(const void *a, const void *b) {
     return strcmp(x->name, y->name);
 }
 
-static int write_all(int fd, const void *data, size_t len) {
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len > (1u << 30) ? (1u << 30) : len);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Lays the tensors out (larger elements first, then name order), builds the header (keys sorted, compact, padded with
  * spaces to a multiple of 8 bytes as the reference writer does; "__metadata__" only when
  * some metadata was set), and streams header + data into a temporary file beside `path`,
@@ -635,38 +621,24 @@ int kiln_tensors_writer_finish(kiln_tensors_writer *w, const char *path, kiln_er
     memset(head + 8 + tlen, ' ', hlen - tlen);
     free(text);
 
-    char *dir = kiln_path_dirname(path);
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
     char *tmp = NULL;
-    if (asprintf(&tmp, "%s/.%s.tmp.XXXXXX", dir, base) < 0) abort();
-    int fd = mkostemp(tmp, O_CLOEXEC);
+    int fd = kiln_open_temp_beside(path, &tmp, err);
     if (fd < 0) {
-        int rc = kiln_error_set(err, KILN_EIO, "%s: cannot create a temporary file: %s", tmp,
-                                strerror(errno));
-        free(tmp);
-        free(dir);
         free(head);
-        return rc;
+        return KILN_EIO;
     }
-    (void)fchmod(fd, 0644);
     int rc = 0;
-    if (write_all(fd, head, 8 + hlen) != 0)
+    if (kiln_write_all(fd, head, 8 + hlen) != 0)
         rc = kiln_error_set(err, KILN_EIO, "%s: write failed: %s", tmp, strerror(errno));
     for (size_t i = 0; rc == 0 && i < w->count; i++)
-        if (w->entries[i].nbytes && write_all(fd, w->entries[i].data, w->entries[i].nbytes) != 0)
+        if (w->entries[i].nbytes && kiln_write_all(fd, w->entries[i].data, w->entries[i].nbytes) != 0)
             rc = kiln_error_set(err, KILN_EIO, "%s: write failed: %s", tmp, strerror(errno));
     free(head);
-    if (rc == 0 && fsync(fd) != 0)
-        rc = kiln_error_set(err, KILN_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
-    if (close(fd) != 0 && rc == 0)
-        rc = kiln_error_set(err, KILN_EIO, "%s: close failed: %s", tmp, strerror(errno));
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = kiln_error_set(err, KILN_EIO, "%s: cannot rename the temporary file into place: %s",
-                            path, strerror(errno));
-    if (rc != 0) unlink(tmp);
-    free(tmp);
-    if (rc == 0) rc = kiln_fsync_dir(dir, err);
-    free(dir);
-    return rc;
+    if (rc != 0) {
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return rc;
+    }
+    return kiln_commit_temp(fd, tmp, path, err); /* fsync, rename, fsync the directory */
 }

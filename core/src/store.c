@@ -300,20 +300,6 @@ static int commit_blob(const kiln_store *store, char *tmp, const char *digest, k
     return rc;
 }
 
-static int write_all(int fd, const void *data, size_t len) {
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len > (1u << 30) ? (1u << 30) : len);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* A new temp file in tmp/; returns the fd and the malloc'd name, or -1 with err set. */
 static int open_tmp(const kiln_store *store, char **name, kiln_error *err) {
     char *t = NULL;
@@ -364,7 +350,7 @@ static int put_copy(const kiln_store *store, const char *src, char digest_out[65
         }
         if (n == 0) break;
         EVP_DigestUpdate(ctx, buf, (size_t)n);
-        if (write_all(out, buf, (size_t)n) != 0)
+        if (kiln_write_all(out, buf, (size_t)n) != 0)
             rc = kiln_error_set(err, KILN_EIO, "%s: write failed: %s", tmp, strerror(errno));
         total += n;
     }
@@ -470,7 +456,7 @@ int kiln_store_put_bytes(const kiln_store *store, const void *data, size_t len,
     int fd = open_tmp(store, &tmp, err);
     if (fd < 0) return KILN_EIO;
     int rc = 0;
-    if (write_all(fd, data, len) != 0)
+    if (kiln_write_all(fd, data, len) != 0)
         rc = kiln_error_set(err, KILN_EIO, "%s: write failed: %s", tmp, strerror(errno));
     if (rc == 0 && fsync(fd) != 0)
         rc = kiln_error_set(err, KILN_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
@@ -487,44 +473,9 @@ int kiln_store_put_bytes(const kiln_store *store, const void *data, size_t len,
     return rc;
 }
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Reads the names in `dir` that satisfy `keep` into a sorted, malloc'd array of malloc'd
- * strings. Returns the count, or -1 when the directory cannot be read (missing: 0). */
-static int sorted_names(const char *dir, int (*keep)(const char *), char ***out) {
-    *out = NULL;
-    DIR *d = opendir(dir);
-    if (!d) return errno == ENOENT ? 0 : -1;
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (!keep(de->d_name)) continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn) abort();
-            names = nn;
-        }
-        names[n] = strdup(de->d_name);
-        if (!names[n]) abort();
-        n++;
-    }
-    closedir(d);
-    if (n > 1) qsort(names, n, sizeof *names, cmp_str);
-    *out = names;
-    return (int)n;
-}
-
-static int is_fanout_dir(const char *s) {
+/* See store.h. */
+int kiln_store_is_fanout_name(const char *s) {
     return strlen(s) == 2 && strchr("0123456789abcdef", s[0]) && strchr("0123456789abcdef", s[1]);
-}
-
-static void free_names(char **names, int n) {
-    for (int i = 0; i < n; i++) free(names[i]);
-    free(names);
 }
 
 /* Walks cas/<xx>/ in sorted order (fan-out dirs sorted, then digests within each, which is
@@ -534,13 +485,13 @@ static void free_names(char **names, int n) {
 int kiln_store_foreach(const kiln_store *store,
                        int (*fn)(const char *digest, int64_t size, void *user), void *user) {
     char **subs = NULL;
-    int ns = sorted_names(store->cas_dir, is_fanout_dir, &subs);
+    int ns = kiln_dir_names_sorted(store->cas_dir, kiln_store_is_fanout_name, &subs);
     if (ns < 0) return KILN_EIO;
     int rc = 0;
     for (int i = 0; i < ns && rc == 0; i++) {
         char *sub = kiln_path_join(store->cas_dir, subs[i]);
         char **names = NULL;
-        int nn = sorted_names(sub, kiln_is_digest, &names);
+        int nn = kiln_dir_names_sorted(sub, kiln_is_digest, &names);
         for (int j = 0; j < nn && rc == 0; j++) {
             if (strncmp(names[j], subs[i], 2) != 0) continue;
             char *p = kiln_path_join(sub, names[j]);
@@ -549,10 +500,10 @@ int kiln_store_foreach(const kiln_store *store,
                 rc = fn(names[j], (int64_t)st.st_size, user);
             free(p);
         }
-        free_names(names, nn > 0 ? nn : 0);
+        kiln_names_free(names, nn > 0 ? nn : 0);
         free(sub);
     }
-    free_names(subs, ns);
+    kiln_names_free(subs, ns);
     return rc;
 }
 

@@ -47,6 +47,10 @@ int kiln_store_put_bytes(const kiln_store *store, const void *data, size_t len,
  * `rehash` non-zero forces the re-hash (used by `kiln cache verify`). */
 int kiln_store_check(const kiln_store *store, const char *digest, int rehash, kiln_error *err);
 
+/* 1 when `s` names a fan-out directory of the store's layouts (cas/ and ac/): two lowercase
+ * hex digits. */
+int kiln_store_is_fanout_name(const char *s);
+
 /* Calls fn(digest, size, user) for every blob, in sorted order. Stops and returns fn's
  * value when it is non-zero. */
 int kiln_store_foreach(const kiln_store *store,
